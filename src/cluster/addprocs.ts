@@ -1,0 +1,307 @@
+/**
+ * Adding and removing workers (Julia's `addprocs` and `rmprocs`), on process 1 only.
+ */
+import * as os from 'node:os';
+import type { Readable } from 'node:stream';
+import { ClusterManager, type AddprocsOptions } from './cluster-manager';
+import { LocalManager } from './local-manager';
+import { PGRP, myid, type ProcessRecord } from './process-group';
+import type { WorkerConfig } from './worker-config';
+import { cluster_cookie } from './cookie';
+import { ANNOUNCE_PREFIX, eachLine, forwardLine } from './worker-output';
+import { Connection, parseAddress, type Address } from '../transport/connection';
+import { handleFrame, onMessage } from '../messages/process-messages';
+import { MessageKind, sendFrame } from '../messages/messaging';
+import { awaitResult, nextRequestId, settle } from '../messages/requests';
+import { dropClient } from '../remote/ref-store';
+
+/** What a worker is told when it joins (Julia's JoinPGRPMsg). */
+export interface JoinRecord {
+  id: number;
+  topology: string;
+  lazy: boolean;
+  /** The other workers at the time, with their addresses (for worker-to-worker connections). */
+  others: Array<{ id: number; address: string }>;
+}
+
+/** What a worker answers (Julia's JoinCompleteMsg). */
+export interface JoinAnswer {
+  ospid: number;
+  cpuThreads: number;
+}
+
+onMessage(MessageKind.JoinComplete, (_conn, h, payload) => settle(h.responseId, payload, false));
+PGRP.onGone.push(dropClient);
+
+const managers = new Map<number, ClusterManager>();
+const addresses = new Map<number, string>();
+
+/** The address worker `pid` listens on, as it announced it (for tests and diagnostics). @internal */
+export function workerAddress(pid: number): string | undefined {
+  return addresses.get(pid);
+}
+
+function defaultTimeout(): number {
+  const env = Number(process.env.DISTRIBUTED_WORKER_TIMEOUT);
+  return Number.isFinite(env) && env > 0 ? env : 60;
+}
+
+function onlyMaster(fname: string): void {
+  if (myid() !== 1) throw new Error(`${fname}: only process 1 can add or remove workers (this is process ${myid()})`);
+}
+
+/**
+ * Starts workers and adds them to the cluster; resolves with their ids. With a number, starts that many
+ * local workers; with no number, one per CPU thread; with a `ClusterManager`, whatever it launches.
+ * Workers start in parallel. A worker that fails to start rejects the call within `timeout` seconds with
+ * the reason (and what it printed).
+ *
+ * ```ts
+ * const ids = await addprocs(2); // [2, 3]
+ * ```
+ */
+export async function addprocs(n?: number | ClusterManager, opts: AddprocsOptions = {}): Promise<number[]> {
+  onlyMaster('addprocs');
+  if (Array.isArray(n)) {
+    throw new Error('addprocs: a list of hosts needs the SSH cluster manager, which this version does not include yet');
+  }
+  let manager: ClusterManager;
+  if (n instanceof ClusterManager) manager = n;
+  else {
+    const count = n ?? os.availableParallelism();
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
+      throw new RangeError(`addprocs: the number of workers must be a non-negative integer, got ${String(n)}`);
+    }
+    manager = new LocalManager(count);
+  }
+  if (manager instanceof LocalManager) manager.cookie = cluster_cookie();
+  validateOptions(opts);
+  const params: AddprocsOptions = { topology: 'all_to_all', lazy: true, restrict: true, transport: 'unix', timeout: defaultTimeout(), ...opts };
+  PGRP.topology = params.topology!;
+  PGRP.lazy = params.lazy!;
+
+  const launched: WorkerConfig[] = [];
+  const setups: Array<Promise<number>> = [];
+  let taken = 0;
+  const startPending = () => {
+    while (taken < launched.length) setups.push(setupWorker(launched[taken++], params, manager));
+  };
+  await manager.launch(params, launched, startPending);
+  startPending();
+  const results = await Promise.allSettled(setups);
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length > 0) {
+    const ok = results.filter((r): r is PromiseFulfilledResult<number> => r.status === 'fulfilled').map((r) => r.value);
+    await Promise.allSettled(ok.map((id) => removeWorker(id, 5)));
+    const reasons = failures.map((f) => (f.reason as Error).message).join('\n');
+    throw new Error(`addprocs: ${failures.length} of ${results.length} worker(s) failed to start:\n${reasons}`);
+  }
+  return results.map((r) => (r as PromiseFulfilledResult<number>).value).sort((a, b) => a - b);
+}
+
+function validateOptions(o: AddprocsOptions): void {
+  if (o === null || typeof o !== 'object') throw new TypeError('addprocs: options must be an object');
+  if (o.exeflags !== undefined && (!Array.isArray(o.exeflags) || o.exeflags.some((f) => typeof f !== 'string'))) {
+    throw new TypeError('addprocs: exeflags must be an array of strings');
+  }
+  if (o.env !== undefined && (typeof o.env !== 'object' || Object.values(o.env).some((v) => typeof v !== 'string'))) {
+    throw new TypeError('addprocs: env must be an object of strings');
+  }
+  if (o.timeout !== undefined && !(typeof o.timeout === 'number' && o.timeout > 0)) {
+    throw new RangeError(`addprocs: timeout must be a positive number of seconds, got ${String(o.timeout)}`);
+  }
+  if (o.topology !== undefined && !['all_to_all', 'master_worker', 'custom'].includes(o.topology)) {
+    throw new RangeError(`addprocs: topology must be 'all_to_all', 'master_worker' or 'custom', got ${String(o.topology)}`);
+  }
+  if (o.transport !== undefined && o.transport !== 'unix' && o.transport !== 'tcp') {
+    throw new RangeError(`addprocs: transport must be 'unix' or 'tcp', got ${String(o.transport)}`);
+  }
+}
+
+/** Rejects after `ms` with `message`, unless `work` settles first. The timer never outlives the race. */
+function withTimeout<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message())), ms)));
+  return Promise.race([work, t]).finally(() => clearTimeout(timer));
+}
+
+async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manager: ClusterManager): Promise<number> {
+  const id = PGRP.lastId + 1;
+  const rec = PGRP.add(id, config);
+  const timeoutMs = (params.timeout ?? defaultTimeout()) * 1000;
+  const errLines: string[] = [];
+  const child = config.process;
+  let exitInfo = '';
+  const exited = new Promise<void>((resolve) => {
+    if (!child) return;
+    child.once('exit', (code, signal) => {
+      exitInfo = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      rec.connection?.close(`worker ${id} ${exitInfo}`);
+      rec.markGone(exitInfo);
+      resolve();
+    });
+    child.once('error', (e) => {
+      exitInfo = `could not be started: ${e.message}`;
+      rec.markGone(exitInfo);
+      resolve();
+    });
+  });
+  (rec as ProcessRecord & { exited?: Promise<void> }).exited = exited;
+
+  const describe = (what: string) =>
+    `worker ${id} ${what}${exitInfo ? ` (${exitInfo})` : ''}${errLines.length ? `; it printed:\n${errLines.slice(-20).join('\n')}` : ''}`;
+
+  try {
+    const address = await withTimeout(readAddress(config, id, errLines, exited), timeoutMs, () => describe(`did not announce its address within ${timeoutMs / 1000} s`));
+    addresses.set(id, address);
+    const conn = Connection.connect(parseAddress(address) as Address, cluster_cookie(), handleFrame);
+    conn.peer = id;
+    rec.connection = conn;
+    conn.onClose(() => {
+      rec.markGone(conn.closeReason);
+      if (rec.state !== 'down') return;
+    });
+    await withTimeout(conn.ready, timeoutMs, () => describe('did not complete the handshake'));
+    const requestId = nextRequestId();
+    const answer = awaitResult(conn, requestId);
+    const join: JoinRecord = {
+      id,
+      topology: params.topology ?? 'all_to_all',
+      lazy: params.lazy ?? true,
+      others: PGRP.upIds().filter((p) => p !== id && addresses.has(p)).map((p) => ({ id: p, address: addresses.get(p)! })),
+    };
+    sendFrame(conn, MessageKind.Join, join, { requestId, rootPath: 'join' });
+    const joined = (await withTimeout(answer, timeoutMs, () => describe('did not join'))).value as JoinAnswer;
+    config.ospid ??= joined.ospid;
+    rec.state = 'up';
+    managers.set(id, manager);
+    await manager.manage(id, config, 'register');
+    // Idle workers must not keep this process alive (SPEC §3a): only pending requests hold it.
+    conn.setUnrefWhenIdle(true);
+    child?.unref();
+    for (const s of [config.io, config.stderr, child?.stdin]) (s as { unref?: () => void } | null | undefined)?.unref?.();
+    return id;
+  } catch (e) {
+    rec.connection?.close('worker failed to start');
+    child?.kill('SIGKILL');
+    rec.markGone('failed to start');
+    throw new Error(describe(`failed to start: ${(e as Error).message.replace(/^worker \d+ /, '')}`));
+  }
+}
+
+/** Waits for the announcement line on the worker's stdout; sets up forwarding of everything else. */
+function readAddress(config: WorkerConfig, id: number, errLines: string[], exited: Promise<void>): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let announced = false;
+    const io = config.io as Readable | undefined;
+    if (config.stderr) {
+      eachLine(config.stderr, (line) => {
+        if (!announced) errLines.push(line);
+        forwardLine(id, line, process.stderr);
+      });
+    }
+    if (io === undefined) {
+      if (config.path) return resolve(`unix:${config.path.replace(/^\0/, '@')}`);
+      if (config.host && config.port) return resolve(`tcp:${config.host}:${config.port}`);
+      return reject(new Error('its WorkerConfig has neither an output stream nor an address'));
+    }
+    eachLine(io, (line) => {
+      if (!announced && line.startsWith(ANNOUNCE_PREFIX)) {
+        announced = true;
+        resolve(line.slice(ANNOUNCE_PREFIX.length).trim());
+        return;
+      }
+      if (!announced) errLines.push(line);
+      forwardLine(id, line, process.stdout);
+    });
+    void exited.then(() => {
+      if (!announced) setImmediate(() => reject(new Error('exited before announcing its address')));
+    });
+  });
+}
+
+/** Options of `rmprocs`. */
+export interface RmprocsOptions {
+  /** Seconds to wait for the workers to exit: 0 returns at once; past a finite limit, the call rejects. */
+  waitfor?: number;
+}
+
+const EXIT_GRACE_SECONDS = 10;
+
+/** Asks a worker to leave, escalating to a signal if it does not; resolves when it is gone. */
+function removeWorker(id: number, graceSeconds = EXIT_GRACE_SECONDS): Promise<void> {
+  const rec = PGRP.get(id);
+  if (rec === undefined) return Promise.resolve();
+  rec.state = 'terminating';
+  const manager = managers.get(id);
+  void Promise.resolve(manager?.manage(id, rec.config, 'deregister')).catch(() => undefined);
+  try {
+    if (rec.connection && !rec.connection.closed) sendFrame(rec.connection, MessageKind.Exit, undefined);
+  } catch {
+    // the connection is already gone; the signal below still ends the process
+  }
+  const child = rec.config.process;
+  const escalate = setTimeout(() => {
+    if (manager?.kill) void Promise.resolve(manager.kill(id, rec.config)).catch(() => undefined);
+    setTimeout(() => child?.kill('SIGKILL'), graceSeconds * 1000).unref();
+  }, graceSeconds * 1000);
+  escalate.unref();
+  const exited = (rec as ProcessRecord & { exited?: Promise<void> }).exited ?? Promise.resolve();
+  return Promise.all([rec.gone, exited]).then(() => {
+    clearTimeout(escalate);
+    managers.delete(id);
+    addresses.delete(id);
+    void Promise.resolve(manager?.manage(id, rec.config, 'finalize')).catch(() => undefined);
+  });
+}
+
+/**
+ * Removes workers. Resolves once they have exited; with `waitfor: 0` at once (removal goes on in the
+ * background); with a finite `waitfor` (seconds) rejects if they are not gone by then.
+ *
+ * ```ts
+ * await rmprocs(2, 3);
+ * await rmprocs(...workers(), { waitfor: 0 });
+ * ```
+ */
+export async function rmprocs(...args: Array<number | number[] | RmprocsOptions>): Promise<void> {
+  onlyMaster('rmprocs');
+  let opts: RmprocsOptions = {};
+  const last = args[args.length - 1];
+  if (last !== undefined && typeof last === 'object' && !Array.isArray(last)) {
+    opts = last;
+    args = args.slice(0, -1);
+  }
+  const waitfor = opts.waitfor ?? Infinity;
+  if (typeof waitfor !== 'number' || Number.isNaN(waitfor) || waitfor < 0) {
+    throw new RangeError(`rmprocs: waitfor must be a non-negative number of seconds, got ${String(opts.waitfor)}`);
+  }
+  const pids: number[] = [];
+  for (const a of args) {
+    for (const p of Array.isArray(a) ? a : [a]) {
+      if (typeof p !== 'number' || !Number.isInteger(p)) throw new TypeError(`rmprocs: process ids must be integers, got ${String(p)}`);
+      pids.push(p);
+    }
+  }
+  const removals: Array<Promise<void>> = [];
+  for (const p of pids) {
+    if (p === 1) {
+      process.emitWarning('rmprocs: process 1 not removed');
+      continue;
+    }
+    removals.push(removeWorker(p));
+  }
+  const all = Promise.all(removals);
+  if (waitfor === 0) {
+    all.catch(() => undefined);
+    return;
+  }
+  if (waitfor === Infinity) {
+    await all;
+    return;
+  }
+  await withTimeout(all, waitfor * 1000, () => {
+    const left = pids.filter((p) => p !== 1 && PGRP.get(p) !== undefined);
+    return `rmprocs: pids ${JSON.stringify(left)} not terminated after ${waitfor} seconds`;
+  });
+}

@@ -1,0 +1,32 @@
+/** The cluster cookie: the shared secret every connection must present first (Julia's `cluster_cookie`). */
+import { randomBytes } from 'node:crypto';
+
+/** Julia's HDR_COOKIE_LEN. */
+export const COOKIE_LEN = 16;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+let cookie = randomCookie();
+
+function randomCookie(): string {
+  const bytes = randomBytes(COOKIE_LEN);
+  let s = '';
+  for (const b of bytes) s += ALPHABET[b % ALPHABET.length];
+  return s;
+}
+
+/**
+ * The cluster cookie, or, with an argument, sets it (at most 16 ASCII characters) and returns it.
+ *
+ * ```ts
+ * cluster_cookie('mysecret'); cluster_cookie() // 'mysecret'
+ * ```
+ */
+export function cluster_cookie(c?: string): string {
+  if (c === undefined) return cookie;
+  if (typeof c !== 'string') throw new TypeError(`cluster_cookie: cookie must be a string, got ${typeof c}`);
+  if (c.length === 0 || c.length > COOKIE_LEN || !/^[\x21-\x7e]*$/.test(c)) {
+    throw new RangeError(`cluster_cookie: cookie must be 1-${COOKIE_LEN} printable ASCII characters without spaces`);
+  }
+  cookie = c;
+  return cookie;
+}

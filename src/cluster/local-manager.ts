@@ -1,0 +1,69 @@
+/**
+ * `LocalManager`: workers as child processes on this machine (Julia's `LocalManager`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { ClusterManager, type AddprocsOptions } from './cluster-manager';
+import type { WorkerConfig } from './worker-config';
+
+/** The worker entry script (compiled), next to this module's directory. */
+export const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'main.js');
+
+/** Children still alive: killed when this process exits, so none outlives it. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/**
+ * Launches `np` workers on this machine, in parallel. The cookie goes to each worker on its stdin,
+ * never on its command line.
+ *
+ * ```ts
+ * await addprocs(new LocalManager(2));
+ * ```
+ */
+export class LocalManager extends ClusterManager {
+  constructor(
+    /** How many workers to start. */
+    readonly np: number,
+    /** The cluster cookie to hand each worker. @internal set by addprocs */
+    public cookie = '',
+  ) {
+    super();
+    if (!Number.isInteger(np) || np < 0) throw new RangeError(`LocalManager: the number of workers must be a non-negative integer, got ${np}`);
+  }
+
+  async launch(params: AddprocsOptions, launched: WorkerConfig[], notify: () => void): Promise<void> {
+    const exename = params.exename ?? process.execPath;
+    const transport = params.transport ?? 'unix';
+    const args = [...(params.exeflags ?? []), WORKER_SCRIPT, `--transport=${transport}`];
+    if (params.restrict === false) args.push('--bind-to=0.0.0.0');
+    for (let i = 0; i < this.np; i++) {
+      const child = spawn(exename, args, {
+        cwd: params.dir,
+        env: { ...process.env, ...params.env, DISTRIBUTED_TS_WORKER: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      children.add(child);
+      child.once('exit', () => children.delete(child));
+      child.once('error', () => children.delete(child));
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.write(`${this.cookie}\n`);
+      launched.push({ io: child.stdout!, stderr: child.stderr!, process: child, ospid: child.pid, host: 'localhost', exename, exeflags: params.exeflags, env: params.env, dir: params.dir });
+      notify();
+    }
+  }
+
+  override manage(): void {}
+
+  override kill(_pid: number, config: WorkerConfig): void {
+    config.process?.kill('SIGTERM');
+  }
+}

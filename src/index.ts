@@ -1,0 +1,44 @@
+/**
+ * distributed-ts: Julia's `Distributed` for Node.js.
+ *
+ * ```ts
+ * import { addprocs, remotecall_fetch, rmprocs, workers } from 'distributed-ts';
+ * await addprocs(2);
+ * console.log(await remotecall_fetch(Math.sqrt, 2, 16)); // 4
+ * await rmprocs(...workers());
+ * ```
+ */
+import './messages/process-messages';
+import { registerPackageExports } from './serialization/functions';
+import { registerBuiltinTypes } from './serialization/builtin-types';
+
+export { myid, nprocs, nworkers, procs, workers } from './cluster/process-group';
+export type { Topology } from './cluster/process-group';
+export { addprocs, rmprocs } from './cluster/addprocs';
+export type { RmprocsOptions } from './cluster/addprocs';
+export { ClusterManager } from './cluster/cluster-manager';
+export type { AddprocsOptions } from './cluster/cluster-manager';
+export { LocalManager } from './cluster/local-manager';
+export type { WorkerConfig } from './cluster/worker-config';
+export { cluster_cookie } from './cluster/cookie';
+export { remotecall, remotecall_fetch, remotecall_wait, remote_do } from './remote/remotecall';
+export type { RemoteFunction } from './remote/remotecall';
+export { Future } from './remote/future';
+export { fetch, wait, isready, put } from './remote/generic';
+export { stats } from './remote/stats';
+export type { ProcessStats } from './remote/stats';
+export { registerType } from './serialization/register-type';
+export type { TypeSerializer } from './serialization/register-type';
+export { start_worker } from './worker/start-worker';
+export type { WorkerOptions } from './worker/start-worker';
+export {
+  RemoteException,
+  CapturedException,
+  ProcessExitedException,
+  CompositeException,
+  InterruptException,
+} from './errors';
+
+import * as self from './index';
+registerBuiltinTypes();
+registerPackageExports(self as unknown as Record<string, unknown>);

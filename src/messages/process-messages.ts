@@ -1,0 +1,202 @@
+/**
+ * What a process does with each frame it receives (Julia's `process_messages` / `handle_msg`):
+ * run calls, answer reference operations, settle requests. Cluster membership messages (Join, Exit, …)
+ * are handled by the cluster modules, which register themselves here.
+ */
+import type { Connection } from '../transport/connection';
+import { decodeValue } from '../serialization/wire-codec';
+import { findRef, lookupRef, deleteClient, storedCount, type RemoteValue } from '../remote/ref-store';
+import { MessageKind, RefOp, type Header } from './envelope';
+import { peerState, sendFrame } from './messaging';
+import { fail, settle, pendingCount } from './requests';
+import { PGRP } from '../cluster/process-group';
+
+/** A handler for a message kind this module does not handle itself. */
+export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
+const extra = new Map<MessageKind, PayloadHandler>();
+
+/** Registers the handler of a cluster message kind (Join, JoinComplete, Exit, …). */
+export function onMessage(kind: MessageKind, handler: PayloadHandler): void {
+  extra.set(kind, handler);
+}
+
+/** Handles one frame. Exceptions never escape: a message that cannot be handled fails only itself. */
+export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, segments: ArrayBuffer[]): void {
+  switch (h.kind) {
+    case MessageKind.Call:
+    case MessageKind.CallFetch:
+    case MessageKind.CallWait:
+    case MessageKind.RemoteDo:
+      return handleCall(conn, h.kind, h.requestId, h.refWhence, h.refId, inline, segments);
+    case MessageKind.Result:
+      return handleResult(conn, h.responseId, h.isError, inline, segments);
+    case MessageKind.RefOp:
+      return handleRefOp(conn, h.op, h.requestId, h.refWhence, h.refId, inline, segments);
+    default: {
+      const handler = extra.get(h.kind);
+      if (handler === undefined) {
+        process.emitWarning(`distributed-ts: ignoring message of kind ${MessageKind[h.kind] ?? h.kind} from process ${conn.peer}`);
+        return;
+      }
+      let payload: unknown;
+      try {
+        payload = decodeValue(inline, segments, peerState(conn));
+      } catch (e) {
+        process.emitWarning(`distributed-ts: undecodable ${MessageKind[h.kind]} message from process ${conn.peer}: ${(e as Error).message}`);
+        return;
+      }
+      handler(conn, { ...h }, payload);
+    }
+  }
+}
+
+/** Sends a Result, falling back to sending the encode error when the value itself cannot travel. */
+function reply(conn: Connection, requestId: number, value: unknown, isError: boolean): void {
+  if (conn.closed) return;
+  try {
+    sendFrame(conn, MessageKind.Result, value, { responseId: requestId, isError, rootPath: 'result' });
+  } catch (e) {
+    if (conn.closed) return;
+    sendFrame(conn, MessageKind.Result, e, { responseId: requestId, isError: true, rootPath: 'error' });
+  }
+}
+
+/** Calls `f(...args)`, awaiting a returned promise, and reports the outcome once. */
+export function invoke(f: unknown, args: unknown[], done: (value: unknown, isError: boolean) => void): void {
+  let r: unknown;
+  try {
+    if (typeof f !== 'function') throw new TypeError(`cannot call ${typeof f === 'object' ? 'an object' : typeof f}: not a function`);
+    r = (f as (...a: unknown[]) => unknown)(...args);
+  } catch (e) {
+    done(e, true);
+    return;
+  }
+  if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as PromiseLike<unknown>).then === 'function') {
+    (r as PromiseLike<unknown>).then(
+      (v) => done(v, false),
+      (e) => done(e, true),
+    );
+  } else {
+    done(r, false);
+  }
+}
+
+function handleCall(
+  conn: Connection,
+  kind: MessageKind,
+  requestId: number,
+  whence: number,
+  id: number,
+  inline: Uint8Array,
+  segments: ArrayBuffer[],
+): void {
+  const rv: RemoteValue | undefined =
+    kind === MessageKind.Call || kind === MessageKind.CallWait ? lookupRef(whence, id, conn.peer) : undefined;
+  const done = (value: unknown, isError: boolean): void => {
+    switch (kind) {
+      case MessageKind.CallFetch:
+        return reply(conn, requestId, value, isError);
+      case MessageKind.Call:
+        return rv!.set(value, isError);
+      case MessageKind.CallWait:
+        rv!.set(value, isError);
+        return reply(conn, requestId, isError ? value : undefined, isError);
+      case MessageKind.RemoteDo:
+        if (isError) console.error(`Error in remote_do on process ${PGRP.id}:`, value);
+        return;
+    }
+  };
+  let f: unknown, args: unknown[];
+  try {
+    const payload = decodeValue(inline, segments, peerState(conn)) as [unknown, unknown[]];
+    f = payload[0];
+    args = payload[1];
+  } catch (e) {
+    done(e, true);
+    return;
+  }
+  invoke(f, args, done);
+}
+
+function handleResult(conn: Connection, responseId: number, isError: boolean, inline: Uint8Array, segments: ArrayBuffer[]): void {
+  let value: unknown;
+  try {
+    value = decodeValue(inline, segments, peerState(conn));
+  } catch (e) {
+    fail(responseId, e);
+    return;
+  }
+  settle(responseId, value, isError);
+}
+
+function handleRefOp(
+  conn: Connection,
+  op: RefOp,
+  requestId: number,
+  whence: number,
+  id: number,
+  inline: Uint8Array,
+  segments: ArrayBuffer[],
+): void {
+  const client = conn.peer;
+  switch (op) {
+    case RefOp.Fetch: {
+      const rv = lookupRef(whence, id, client);
+      rv.whenSettled().then(() => {
+        reply(conn, requestId, rv.value, rv.isError);
+        deleteClient(whence, id, client);
+      });
+      return;
+    }
+    case RefOp.Wait: {
+      const rv = lookupRef(whence, id, client);
+      rv.whenSettled().then(() => reply(conn, requestId, rv.isError ? rv.value : undefined, rv.isError));
+      return;
+    }
+    case RefOp.IsReady:
+      return reply(conn, requestId, findRef(whence, id)?.settled ?? false, false);
+    case RefOp.Put: {
+      let value: unknown;
+      try {
+        value = decodeValue(inline, segments, peerState(conn));
+      } catch (e) {
+        return reply(conn, requestId, e, true);
+      }
+      const rv = lookupRef(whence, id, client);
+      try {
+        rv.set(value, false);
+      } catch (e) {
+        return reply(conn, requestId, e, true);
+      }
+      return reply(conn, requestId, undefined, false);
+    }
+    case RefOp.Delete:
+      deleteClient(whence, id, client);
+      return;
+  }
+}
+
+/** A process's counters, as `stats()` reports them. */
+export interface ProcessStats {
+  /** This process's id. */
+  pid: number;
+  /** Values this process stores for remote references. */
+  storedValues: number;
+  /** Requests this process is waiting on. */
+  pendingRequests: number;
+  /** Processes this one holds an open connection to, sorted. */
+  connectedTo: number[];
+}
+
+/** This process's counters. */
+export function localStats(): ProcessStats {
+  const connectedTo: number[] = [];
+  for (const [pid, rec] of PGRP.processes) if (rec.connection && !rec.connection.closed) connectedTo.push(pid);
+  return { pid: PGRP.id, storedValues: storedCount(), pendingRequests: pendingCount(), connectedTo: connectedTo.sort((a, b) => a - b) };
+}
+
+onMessage(MessageKind.Stats, (conn, h) => reply(conn, h.requestId, localStats(), false));
+onMessage(MessageKind.DelRefs, (conn, _h, payload) => {
+  const ids = payload as number[];
+  for (let i = 0; i + 1 < ids.length; i += 2) deleteClient(ids[i], ids[i + 1], conn.peer);
+});

@@ -1,0 +1,140 @@
+/**
+ * Remote calls (Julia's `remotecall`, `remotecall_fetch`, `remotecall_wait`, `remote_do`).
+ * A call to the calling process itself runs locally, with the caller's very objects.
+ */
+import { myid } from '../cluster/process-group';
+import { connectionTo, MessageKind, sendFrame } from '../messages/messaging';
+import { awaitResult, nextRequestId } from '../messages/requests';
+import { invoke } from '../messages/process-messages';
+import { lookupRef, nextId } from './ref-store';
+import { Future, asRemoteException } from './future';
+
+/** A function that can be called remotely. */
+export type RemoteFunction<A extends unknown[] = unknown[], R = unknown> = (...args: A) => R;
+/** What a remote call's Promise resolves to: the function's result, awaited. */
+export type Result<R> = Awaited<R>;
+
+function checkPid(pid: unknown, fname: string): number {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1) {
+    throw new TypeError(`${fname}: the process id must be a positive integer, got ${typeof pid === 'number' ? pid : typeof pid}`);
+  }
+  return pid;
+}
+
+function checkFunction(f: unknown, fname: string): void {
+  if (typeof f !== 'function') throw new TypeError(`${fname}: the first argument must be a function, got ${f === null ? 'null' : typeof f}`);
+}
+
+/** Runs f(...args) here and resolves with its outcome (errors wrapped as Julia does for local calls). */
+function runLocally(f: unknown, args: unknown[]): Promise<{ value: unknown; isError: boolean }> {
+  return new Promise((resolve) => invoke(f, args, (value, isError) => resolve({ value, isError })));
+}
+
+/**
+ * Calls `f(...args)` on process `pid` asynchronously and returns a `Future` for its result at once.
+ * Calls to one process are sent in the order they are made.
+ *
+ * ```ts
+ * const f = remotecall((a: number, b: number) => a + b, 2, 1, 2);
+ * await f.fetch(); // 3
+ * ```
+ */
+export function remotecall<A extends unknown[], R>(f: RemoteFunction<A, R>, pid: number, ...args: A): Future<Result<R>> {
+  checkFunction(f, 'remotecall');
+  checkPid(pid, 'remotecall');
+  if (pid === myid()) {
+    const fut = new Future<Result<R>>(pid);
+    const rv = lookupRef(fut.whence, fut.id, myid());
+    invoke(f, args, (value, isError) => rv.set(value, isError));
+    return fut;
+  }
+  const conn = connectionTo(pid);
+  const id = nextId();
+  sendFrame(conn, MessageKind.Call, [f, args], { refWhence: myid(), refId: id, rootPath: 'call' });
+  return new Future<Result<R>>(pid, myid(), id);
+}
+
+/**
+ * Calls `f(...args)` on process `pid` and resolves with the result, in one message each way
+ * (`fetch(remotecall(...))` without the second round trip). Remote errors reject with `RemoteException`.
+ *
+ * ```ts
+ * await remotecall_fetch(Math.sqrt, 2, 16); // 4
+ * ```
+ */
+export async function remotecall_fetch<A extends unknown[], R>(f: RemoteFunction<A, R>, pid: number, ...args: A): Promise<Result<R>> {
+  checkFunction(f, 'remotecall_fetch');
+  checkPid(pid, 'remotecall_fetch');
+  let r: { value: unknown; isError: boolean };
+  if (pid === myid()) {
+    r = await runLocally(f, args);
+  } else {
+    const conn = connectionTo(pid);
+    const requestId = nextRequestId();
+    const pending = awaitResult(conn, requestId);
+    try {
+      sendFrame(conn, MessageKind.CallFetch, [f, args], { requestId, rootPath: 'call' });
+    } catch (e) {
+      pending.catch(() => undefined);
+      throw e;
+    }
+    r = await pending;
+  }
+  if (r.isError) throw asRemoteException(pid, r.value);
+  return r.value as Result<R>;
+}
+
+/**
+ * Calls `f(...args)` on process `pid`, waits until it has finished, and resolves with the `Future` holding
+ * its result (which stays on `pid` until fetched). Remote errors reject with `RemoteException`.
+ *
+ * ```ts
+ * const f = await remotecall_wait(() => 42, 2);
+ * await f.fetch(); // 42
+ * ```
+ */
+export async function remotecall_wait<A extends unknown[], R>(f: RemoteFunction<A, R>, pid: number, ...args: A): Promise<Future<Result<R>>> {
+  checkFunction(f, 'remotecall_wait');
+  checkPid(pid, 'remotecall_wait');
+  if (pid === myid()) {
+    const fut = remotecall(f, pid, ...args);
+    await fut.wait();
+    return fut;
+  }
+  const conn = connectionTo(pid);
+  const id = nextId();
+  const requestId = nextRequestId();
+  const pending = awaitResult(conn, requestId);
+  try {
+    sendFrame(conn, MessageKind.CallWait, [f, args], { requestId, refWhence: myid(), refId: id, rootPath: 'call' });
+  } catch (e) {
+    pending.catch(() => undefined);
+    throw e;
+  }
+  const fut = new Future<Result<R>>(pid, myid(), id);
+  const r = await pending;
+  if (r.isError) throw asRemoteException(pid, r.value);
+  return fut;
+}
+
+/**
+ * Runs `f(...args)` on process `pid` without keeping its result or waiting for it. Errors are printed on
+ * the worker's stderr (and so appear on the master prefixed `From worker N:`).
+ *
+ * ```ts
+ * remote_do(() => console.log('hello'), 2);
+ * ```
+ */
+export function remote_do<A extends unknown[]>(f: RemoteFunction<A, unknown>, pid: number, ...args: A): void {
+  checkFunction(f, 'remote_do');
+  checkPid(pid, 'remote_do');
+  if (pid === myid()) {
+    setImmediate(() =>
+      invoke(f, args, (value, isError) => {
+        if (isError) console.error(`Error in remote_do on process ${pid}:`, value);
+      }),
+    );
+    return;
+  }
+  sendFrame(connectionTo(pid), MessageKind.RemoteDo, [f, args], { rootPath: 'call' });
+}

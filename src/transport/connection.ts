@@ -1,0 +1,250 @@
+/**
+ * One connection between two cluster processes: handshake, then frames in both directions.
+ *
+ * Reading: net's `onread` asks us for the memory of each read; we hand it the native FrameReader's next
+ * region, so small frames are parsed out of one staging buffer with no allocation and large segments
+ * go from the kernel straight into their final ArrayBuffer.
+ * Writing: one native gather write per frame from the caller's memory; only when the kernel does not
+ * take the whole frame at once is the rest copied (so later mutation of the caller's arrays cannot
+ * change what is sent) and queued on the socket.
+ */
+import * as net from 'node:net';
+import { FrameReader, writeFrame, frameBytes, socketFd } from '../native';
+import { COOKIE_LEN } from '../cluster/cookie';
+import { cookieMatches, checkVersion, helloBlock, versionBlock, VERSION_LEN } from './handshake';
+import { EnvelopeReader, type Header } from '../messages/envelope';
+
+const STAGING_BYTES = 256 * 1024;
+const MAX_FRAMES_PER_COMMIT = 256;
+const EMPTY_SEGMENTS: ArrayBuffer[] = [];
+
+/** Receives each complete frame. `inline` is only valid during the call. */
+export type FrameHandler = (conn: Connection, header: Header, inline: Uint8Array, segments: ArrayBuffer[]) => void;
+
+/** Where a process listens: a Unix socket path ('\0…' = abstract) or a TCP host and port. */
+export type Address = { path: string } | { host: string; port: number };
+
+/** Formats an address for the worker's announcement line and for messages. */
+export function formatAddress(a: Address): string {
+  return 'path' in a ? `unix:${a.path.replace(/^\0/, '@')}` : `tcp:${a.host}:${a.port}`;
+}
+
+/** Parses what `formatAddress` printed. */
+export function parseAddress(s: string): Address {
+  if (s.startsWith('unix:')) return { path: s.slice(5).replace(/^@/, '\0') };
+  const m = /^tcp:(.*):(\d+)$/.exec(s);
+  if (!m) throw new Error(`unrecognised worker address ${JSON.stringify(s)}`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+export class Connection {
+  /** The process id at the other end (0 until known). */
+  peer = 0;
+  readonly socket: net.Socket;
+  /** Set once the connection is closed; sends then fail. */
+  closed = false;
+  closeReason = '';
+  /** Frames and bytes sent, for tests and `stats`. */
+  framesSent = 0;
+  bytesSent = 0;
+
+  private fd: number | undefined;
+  private readonly staging = new ArrayBuffer(STAGING_BYTES);
+  private readonly stagingBytes = new Uint8Array(this.staging);
+  private readonly descriptors = new Float64Array(6 * MAX_FRAMES_PER_COMMIT);
+  private readonly reader = new FrameReader(this.staging, this.descriptors);
+  private readonly envelopes = new EnvelopeReader(this.stagingBytes);
+  private handshake: Buffer | null;
+  private handshakeGot = 0;
+  private holds = 0;
+  private readonly onReady: () => void;
+  private readonly onFail: (err: Error) => void;
+  private readonly closeHandlers: Array<(conn: Connection) => void> = [];
+
+  /** Resolves once the handshake is done; rejects if it fails. */
+  readonly ready: Promise<void>;
+
+  private constructor(
+    private readonly role: 'connecting' | 'accepting',
+    private readonly cookie: string,
+    private readonly onFrame: FrameHandler,
+    make: (onread: net.OnReadOpts) => net.Socket,
+  ) {
+    this.handshake = Buffer.alloc(role === 'connecting' ? VERSION_LEN : COOKIE_LEN + VERSION_LEN);
+    let ok!: () => void, fail!: (e: Error) => void;
+    this.ready = new Promise<void>((res, rej) => ((ok = res), (fail = rej)));
+    this.ready.catch(() => undefined);
+    this.onReady = ok;
+    this.onFail = fail;
+    this.socket = make({
+      buffer: () => (this.handshake ? this.handshake.subarray(this.handshakeGot) : this.reader.next()),
+      callback: (n: number) => {
+        this.onBytes(n);
+        return true;
+      },
+    });
+    this.socket.on('error', (err) => this.close(err.message));
+    this.socket.on('close', () => this.close('connection closed'));
+    this.socket.on('end', () => {
+      try {
+        this.reader.end();
+      } catch (e) {
+        this.close((e as Error).message);
+        return;
+      }
+      this.socket.end();
+    });
+  }
+
+  /** Connects to a listening process and sends the cookie. */
+  static connect(address: Address, cookie: string, onFrame: FrameHandler): Connection {
+    const conn = new Connection('connecting', cookie, onFrame, (onread) => {
+      const s = net.connect({ ...address, onread } as net.NetConnectOpts);
+      s.setNoDelay?.(true);
+      s.once('connect', () => {
+        conn.fd = socketFd(s);
+        s.write(helloBlock(cookie));
+      });
+      return s;
+    });
+    return conn;
+  }
+
+  /**
+   * Takes over a socket accepted by a server created with `pauseOnConnect: true`, re-wrapping its
+   * handle so reads land in our memory. The connecting side must present `cookie` first.
+   */
+  static accept(raw: net.Socket, cookie: string, onFrame: FrameHandler): Connection {
+    return new Connection('accepting', cookie, onFrame, (onread) => {
+      const handle = (raw as unknown as { _handle: unknown })._handle;
+      (raw as unknown as { _handle: unknown })._handle = null;
+      const s = new net.Socket({ handle, onread } as unknown as net.SocketConstructorOpts);
+      s.setNoDelay?.(true);
+      s.resume();
+      return s;
+    }).afterAccept();
+  }
+
+  private afterAccept(): this {
+    this.fd = socketFd(this.socket);
+    return this;
+  }
+
+  /** Registers a callback for when the connection closes (once). */
+  onClose(h: (conn: Connection) => void): void {
+    if (this.closed) h(this);
+    else this.closeHandlers.push(h);
+  }
+
+  /** Keeps the event loop alive while something waits on this connection (a pending request). */
+  hold(): void {
+    if (this.holds++ === 0) this.socket.ref();
+  }
+
+  /** Undoes one `hold`; with none left the connection no longer keeps the process alive. */
+  release(): void {
+    if (--this.holds === 0 && this.unrefWhenIdle) this.socket.unref();
+  }
+
+  /** Whether an idle connection lets the process exit (true on the master, false on workers' link to it). */
+  unrefWhenIdle = false;
+
+  /** Makes an idle connection stop keeping the event loop alive. */
+  setUnrefWhenIdle(on: boolean): void {
+    this.unrefWhenIdle = on;
+    if (on && this.holds === 0) this.socket.unref();
+    else this.socket.ref();
+  }
+
+  /** Sends one frame: gather-written from the caller's memory; the unwritten rest, if any, is copied. */
+  send(envelope: Uint8Array, inline: Uint8Array, segments: ArrayBufferView[]): void {
+    if (this.closed) throw new Error(`connection to process ${this.peer} is closed (${this.closeReason})`);
+    const s = this.socket;
+    let total = 16 + 8 * segments.length + envelope.byteLength + inline.byteLength;
+    for (let i = 0; i < segments.length; i++) total += segments[i].byteLength;
+    this.framesSent++;
+    this.bytesSent += total;
+    if (this.fd !== undefined && s.writableLength === 0 && !this.handshake) {
+      let written: number;
+      try {
+        written = writeFrame(this.fd, envelope, inline, segments);
+      } catch (e) {
+        this.close((e as Error).message);
+        throw new Error(`connection to process ${this.peer} failed: ${(e as Error).message}`);
+      }
+      if (written === total) return;
+      s.write(frameBytes(envelope, inline, segments, written));
+    } else {
+      s.write(frameBytes(envelope, inline, segments, 0));
+    }
+  }
+
+  /** Closes the connection (idempotent) and tells the close handlers. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.onFail(new Error(reason));
+    this.socket.destroy();
+    for (const h of this.closeHandlers.splice(0)) h(this);
+  }
+
+  private onBytes(n: number): void {
+    if (this.closed) return;
+    if (this.handshake) {
+      this.handshakeGot += n;
+      if (this.handshakeGot < this.handshake.length) return;
+      const block = this.handshake;
+      this.handshake = null;
+      try {
+        if (this.role === 'accepting') {
+          if (!cookieMatches(block, this.cookie)) throw new Error('connection without the cluster cookie dropped');
+          checkVersion(block.subarray(COOKIE_LEN));
+          this.socket.write(versionBlock());
+        } else {
+          checkVersion(block);
+        }
+      } catch (e) {
+        this.close((e as Error).message);
+        return;
+      }
+      if (this.fd === undefined) this.fd = socketFd(this.socket);
+      this.onReady();
+      return;
+    }
+    let count: number;
+    try {
+      count = this.reader.commit(n);
+      while (count > 0) {
+        this.deliver(count);
+        if (this.closed || count < MAX_FRAMES_PER_COMMIT) break;
+        count = this.reader.commit(0);
+      }
+    } catch (e) {
+      this.close(`invalid data from process ${this.peer || '?'}: ${(e as Error).message}`);
+    }
+  }
+
+  private deliver(count: number): void {
+    const d = this.descriptors;
+    let needSegments = false;
+    for (let i = 0; i < count; i++) if (d[i * 6 + 4] > 0 || d[i * 6 + 5] >= 0) needSegments = true;
+    const all = needSegments ? this.reader.takeSegments() : EMPTY_SEGMENTS;
+    let next = 0;
+    for (let i = 0; i < count && !this.closed; i++) {
+      const o = i * 6;
+      const envOff = d[o], envLen = d[o + 1], inlOff = d[o + 2], inlLen = d[o + 3], segCount = d[o + 4], body = d[o + 5];
+      let backing = this.stagingBytes;
+      let header: Header;
+      if (body >= 0) {
+        backing = new Uint8Array(all[next++]);
+        header = this.envelopes.read(envOff, envLen, backing);
+      } else {
+        header = this.envelopes.read(envOff, envLen);
+      }
+      const segments = segCount === 0 ? EMPTY_SEGMENTS : all.slice(next, next + segCount);
+      next += segCount;
+      this.onFrame(this, header, backing.subarray(inlOff, inlOff + inlLen), segments);
+    }
+  }
+}

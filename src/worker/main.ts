@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+/**
+ * Entry point of a local worker process (started by LocalManager): `node main.js [--transport=unix|tcp] [--bind-to=addr[:port]]`.
+ * The cookie arrives on stdin, never on the command line.
+ */
+import { start_worker } from './start-worker';
+import { installWorkerGlobals } from './globals';
+
+function flag(name: string): string | undefined {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a?.slice(name.length + 3);
+}
+
+installWorkerGlobals();
+start_worker({ transport: flag('transport') === 'tcp' ? 'tcp' : 'unix', bindTo: flag('bind-to') }).catch((e: Error) => {
+  process.stderr.write(`distributed-ts worker failed to start: ${e.message}\n`);
+  process.exit(1);
+});

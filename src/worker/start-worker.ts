@@ -1,0 +1,119 @@
+/**
+ * A worker process: reads the cookie, listens, announces its address on stdout, accepts the master's
+ * connection (checking the cookie), joins the cluster, serves calls, and exits when the master goes away
+ * or never comes (Julia's `start_worker`).
+ */
+import * as net from 'node:net';
+import * as os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { PGRP } from '../cluster/process-group';
+import { cluster_cookie } from '../cluster/cookie';
+import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
+import type { JoinAnswer, JoinRecord } from '../cluster/addprocs';
+import { Connection, formatAddress, type Address } from '../transport/connection';
+import { handleFrame, onMessage } from '../messages/process-messages';
+import { MessageKind, sendFrame } from '../messages/messaging';
+import type { Topology } from '../cluster/process-group';
+
+/** How a worker is started. */
+export interface WorkerOptions {
+  /** The cluster cookie; read from the first line of stdin when absent. */
+  cookie?: string;
+  /** 'unix' (abstract socket, the default for local workers) or 'tcp'. */
+  transport?: 'unix' | 'tcp';
+  /** TCP address to bind, `host[:port]` (default 127.0.0.1 and an ephemeral port). */
+  bindTo?: string;
+}
+
+let joined = false;
+
+function exitSoon(code: number): void {
+  setImmediate(() => process.exit(code));
+}
+
+function readCookieFromStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString('latin1');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        process.stdin.off('data', onData);
+        process.stdin.off('end', onEnd);
+        resolve(buf.slice(0, nl).replace(/\r$/, ''));
+      }
+    };
+    const onEnd = () => reject(new Error('stdin closed before the cluster cookie arrived'));
+    process.stdin.on('data', onData);
+    process.stdin.on('end', onEnd);
+  });
+}
+
+function listen(server: net.Server, opts: WorkerOptions): Promise<Address> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    if ((opts.transport ?? 'unix') === 'unix' && !opts.bindTo) {
+      const path = `\0dts-${process.pid}-${randomBytes(6).toString('hex')}`;
+      server.listen(path, () => resolve({ path }));
+    } else {
+      const [host, port] = (opts.bindTo ?? '127.0.0.1').split(/:(?=\d+$)/);
+      server.listen(Number(port ?? 0), host, () => {
+        const a = server.address() as net.AddressInfo;
+        resolve({ host: host === '0.0.0.0' ? '127.0.0.1' : host, port: a.port });
+      });
+    }
+  });
+}
+
+/**
+ * Runs this process as a worker. Resolves once it is listening (and has printed its address).
+ *
+ * ```ts
+ * await start_worker({ cookie: 'secret' });
+ * ```
+ */
+export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
+  process.env.DISTRIBUTED_TS_WORKER = '1';
+  const cookie = opts.cookie ?? (await readCookieFromStdin());
+  cluster_cookie(cookie);
+  // The master going away closes our stdin: leave with it.
+  process.stdin.on('end', () => exitSoon(0));
+  process.stdin.on('error', () => exitSoon(0));
+  process.stdin.resume();
+
+  const server = net.createServer({ pauseOnConnect: true }, (raw) => {
+    const conn = Connection.accept(raw, cookie, handleFrame);
+    conn.ready.catch(() => undefined);
+  });
+  const address = await listen(server, opts);
+  process.stdout.write(`${ANNOUNCE_PREFIX}${formatAddress(address)}\n`);
+
+  const timeoutS = Number(process.env.DISTRIBUTED_WORKER_TIMEOUT) > 0 ? Number(process.env.DISTRIBUTED_WORKER_TIMEOUT) : 60;
+  const timer = setTimeout(() => {
+    if (joined) return;
+    process.stderr.write(`distributed-ts worker: the master did not connect within ${timeoutS} s (DISTRIBUTED_WORKER_TIMEOUT); exiting\n`);
+    process.exit(1);
+  }, timeoutS * 1000);
+
+  onMessage(MessageKind.Join, (conn, h, payload) => {
+    const join = payload as JoinRecord;
+    if (joined) {
+      process.emitWarning(`distributed-ts: ignoring a second Join from a connection`);
+      return;
+    }
+    joined = true;
+    clearTimeout(timer);
+    PGRP.id = join.id;
+    PGRP.topology = join.topology as Topology;
+    PGRP.lazy = join.lazy;
+    conn.peer = 1;
+    const master = PGRP.add(1, { host: 'localhost' });
+    master.connection = conn;
+    master.state = 'up';
+    for (const o of join.others) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
+    conn.onClose(() => exitSoon(0));
+    const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
+    sendFrame(conn, MessageKind.JoinComplete, answer, { responseId: h.requestId });
+  });
+  onMessage(MessageKind.Exit, () => exitSoon(0));
+}

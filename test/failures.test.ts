@@ -1,0 +1,152 @@
+/**
+ * Failure handling with real processes: a worker killed mid-call, hostile connections to a worker's port,
+ * a master that is killed or simply ends, a master that never connects.
+ */
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dts, teardown, alive, eventually, ospids, ROOT } from './helpers';
+
+const { addprocs, remotecall, remotecall_fetch, remote_do, workers, stats, ProcessExitedException } = dts;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const internals = require(path.join(ROOT, 'dist', 'src', 'cluster', 'addprocs.js')) as { workerAddress(pid: number): string | undefined };
+
+jest.setTimeout(60_000);
+afterAll(teardown);
+
+test('a worker SIGKILLed mid-call fails pending calls with ProcessExitedException within a second; the other keeps working', async () => {
+  const [a, b] = await addprocs(2);
+  const [osA] = await ospids([a]);
+  const hanging = remotecall_fetch(() => new Promise(() => undefined), a);
+  const fut = remotecall(() => new Promise(() => undefined), a);
+  const fetching = fut.fetch();
+  const busy = remotecall_fetch(() => new Promise((r) => setTimeout(() => r('b done'), 300)), b);
+  await new Promise((r) => setTimeout(r, 50));
+  const t = Date.now();
+  process.kill(osA, 'SIGKILL');
+  const err = await hanging.catch((e: unknown) => e);
+  expect(Date.now() - t).toBeLessThan(1000);
+  expect(err).toBeInstanceOf(ProcessExitedException);
+  expect((err as InstanceType<typeof ProcessExitedException>).worker_id).toBe(a);
+  await expect(fetching).rejects.toBeInstanceOf(ProcessExitedException);
+  expect(workers()).not.toContain(a);
+  await expect(remotecall_fetch(() => 1, a)).rejects.toBeInstanceOf(ProcessExitedException);
+  expect(() => remote_do(() => 1, a)).toThrow(ProcessExitedException);
+  expect(await busy).toBe('b done');
+  expect(await remotecall_fetch((x: number) => x + 1, b, 1)).toBe(2);
+});
+
+function connectRaw(address: string): net.Socket {
+  const target = address.startsWith('unix:') ? { path: address.slice(5).replace(/^@/, '\0') } : { host: address.split(':')[1], port: Number(address.split(':')[2]) };
+  return net.connect(target as net.NetConnectOpts);
+}
+
+function closedWithin(sock: net.Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+test('a connection with the wrong cookie, or garbage bytes, is dropped and the worker is unharmed', async () => {
+  const w = workers().filter((p) => p !== 1);
+  const id = w[w.length - 1];
+  const [os] = await ospids([id]);
+  const address = internals.workerAddress(id)!;
+  expect(address).toMatch(/^unix:@dts-/);
+  const before = await stats(id);
+
+  const wrong = connectRaw(address);
+  const wrongClosed = closedWithin(wrong, 3000);
+  wrong.write(Buffer.concat([Buffer.from('WRONGCOOKIE00000'), Buffer.from('dts1/0.1.0\0\0\0\0\0\0'), randomBytes(200)]));
+  expect(await wrongClosed).toBe(true);
+
+  const garbage = connectRaw(address);
+  const garbageClosed = closedWithin(garbage, 3000);
+  garbage.write(randomBytes(4096));
+  expect(await garbageClosed).toBe(true);
+
+  const silent = connectRaw(address);
+  silent.write(Buffer.from('short'));
+  silent.destroy();
+
+  expect(alive(os)).toBe(true);
+  expect(await remotecall_fetch(() => 'unharmed', id)).toBe('unharmed');
+  expect((await stats(id)).storedValues).toBe(before.storedValues);
+});
+
+function runMasterScript(code: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const line = (re: RegExp, ms: number) =>
+    eventually(() => re.test(out), ms).then((ok) => {
+      if (!ok) throw new Error(`master script did not print ${re}; stdout: ${out}; stderr: ${err}`);
+      return re.exec(out)!;
+    });
+  return { child, exited, line, output: () => out + err };
+}
+
+test('workers exit when the master is killed with SIGKILL', async () => {
+  const m = runMasterScript(`
+    const d = require('./dist/src/index.js');
+    d.addprocs(2).then(async (ids) => {
+      const pids = await Promise.all(ids.map((id) => d.remotecall_fetch(() => process.pid, id)));
+      console.log('PIDS ' + JSON.stringify(pids));
+      setInterval(() => {}, 1000);
+    });`);
+  const pids = JSON.parse((await m.line(/PIDS (\[.*\])/, 20_000))[1]) as number[];
+  expect(pids.every(alive)).toBe(true);
+  m.child.kill('SIGKILL');
+  await m.exited;
+  expect(await eventually(() => pids.every((p) => !alive(p)), 5000)).toBe(true);
+});
+
+test('a master script that ends with workers attached exits normally and takes them down', async () => {
+  const m = runMasterScript(`
+    const d = require('./dist/src/index.js');
+    d.addprocs(2).then(async (ids) => {
+      const pids = await Promise.all(ids.map((id) => d.remotecall_fetch(() => process.pid, id)));
+      console.log('PIDS ' + JSON.stringify(pids));
+      const f = d.remotecall(() => 1, ids[0]); // an unfetched Future must not keep the master alive either
+    });`);
+  const pids = JSON.parse((await m.line(/PIDS (\[.*\])/, 20_000))[1]) as number[];
+  const code = await Promise.race([m.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+  if (code === 'still running') m.child.kill('SIGKILL');
+  expect(code).toBe(0);
+  expect(await eventually(() => pids.every((p) => !alive(p)), 5000)).toBe(true);
+});
+
+test('a worker whose master never connects exits after DISTRIBUTED_WORKER_TIMEOUT', async () => {
+  const worker = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'worker', 'main.js')], {
+    env: { ...process.env, DISTRIBUTED_WORKER_TIMEOUT: '1', DISTRIBUTED_TS_WORKER: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  worker.stdout.on('data', (d) => (out += d));
+  worker.stderr.on('data', (d) => (err += d));
+  worker.stdin.write('abcdefgh\n');
+  const t = Date.now();
+  const code = await new Promise<number | null>((r) => worker.on('exit', (c) => r(c)));
+  expect(Date.now() - t).toBeLessThan(5000);
+  expect(code).toBe(1);
+  expect(out).toMatch(/^dts_worker:unix:@dts-/);
+  expect(err).toMatch(/did not connect within 1 s/);
+  worker.stdin.destroy();
+});
+
+test('the cookie never appears on a worker command line', async () => {
+  const id = workers().filter((p) => p !== 1)[0];
+  const [os] = await ospids([id]);
+  const cmdline = require('node:fs').readFileSync(`/proc/${os}/cmdline`, 'latin1');
+  expect(cmdline).not.toContain(dts.cluster_cookie());
+});

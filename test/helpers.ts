@@ -1,0 +1,50 @@
+/**
+ * Test helpers: the library under test is the compiled package (dist/), exactly what workers run.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as Api from '../src/index';
+
+export const ROOT = path.join(__dirname, '..');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const dts: typeof Api = require(path.join(ROOT, 'dist', 'src', 'index.js'));
+
+/** Whether an OS process is alive (and not a zombie). */
+export function alive(ospid: number): boolean {
+  try {
+    process.kill(ospid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${ospid}/stat`, 'latin1');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `cond` until true or `ms` pass; returns whether it became true. */
+export async function eventually(cond: () => boolean | Promise<boolean>, ms = 5000, every = 20): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** The OS pids of the given workers (asked of the workers themselves). */
+export async function ospids(ids: number[]): Promise<number[]> {
+  return Promise.all(ids.map((id) => dts.remotecall_fetch(() => process.pid, id)));
+}
+
+/** Removes every worker and checks their OS processes are gone. */
+export async function teardown(): Promise<void> {
+  const ids = dts.workers().filter((p) => p !== 1);
+  if (ids.length === 0) return;
+  const os = await ospids(ids).catch(() => [] as number[]);
+  await dts.rmprocs(...ids, { waitfor: 20 });
+  const gone = await eventually(() => os.every((p) => !alive(p)), 5000);
+  if (!gone) throw new Error(`worker processes still alive after rmprocs: ${os.filter(alive).join(', ')}`);
+}
