@@ -49,8 +49,8 @@ export interface FrameFields {
   refId?: number;
   op?: RefOp;
   isError?: boolean;
-  /** How the payload is named in encode errors ('args', 'result'…). */
-  rootPath?: string;
+  /** How the payload is named in encode errors ('result'…); a list names an array payload's elements. */
+  rootPath?: string | readonly string[];
 }
 
 /** Encodes `payload` and sends one frame of `kind` on `conn`. Encode errors throw before anything is sent. */

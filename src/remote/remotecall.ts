@@ -9,6 +9,9 @@ import { invoke } from '../messages/process-messages';
 import { lookupRef, nextId } from './ref-store';
 import { Future, asRemoteException } from './future';
 
+/** A call travels as `[f, args]`; encode errors name the parts `f` and `args[i]`. */
+const CALL_PATH = ['f', 'args'] as const;
+
 /** A function that can be called remotely. */
 export type RemoteFunction<A extends unknown[] = unknown[], R = unknown> = (...args: A) => R;
 /** What a remote call's Promise resolves to: the function's result, awaited. */
@@ -50,7 +53,7 @@ export function remotecall<A extends unknown[], R>(f: RemoteFunction<A, R>, pid:
   }
   const conn = connectionTo(pid);
   const id = nextId();
-  sendFrame(conn, MessageKind.Call, [f, args], { refWhence: myid(), refId: id, rootPath: 'call' });
+  sendFrame(conn, MessageKind.Call, [f, args], { refWhence: myid(), refId: id, rootPath: CALL_PATH });
   return new Future<Result<R>>(pid, myid(), id);
 }
 
@@ -73,7 +76,7 @@ export async function remotecall_fetch<A extends unknown[], R>(f: RemoteFunction
     const requestId = nextRequestId();
     const pending = awaitResult(conn, requestId);
     try {
-      sendFrame(conn, MessageKind.CallFetch, [f, args], { requestId, rootPath: 'call' });
+      sendFrame(conn, MessageKind.CallFetch, [f, args], { requestId, rootPath: CALL_PATH });
     } catch (e) {
       pending.catch(() => undefined);
       throw e;
@@ -106,7 +109,7 @@ export async function remotecall_wait<A extends unknown[], R>(f: RemoteFunction<
   const requestId = nextRequestId();
   const pending = awaitResult(conn, requestId);
   try {
-    sendFrame(conn, MessageKind.CallWait, [f, args], { requestId, refWhence: myid(), refId: id, rootPath: 'call' });
+    sendFrame(conn, MessageKind.CallWait, [f, args], { requestId, refWhence: myid(), refId: id, rootPath: CALL_PATH });
   } catch (e) {
     pending.catch(() => undefined);
     throw e;
@@ -136,5 +139,5 @@ export function remote_do<A extends unknown[]>(f: RemoteFunction<A, unknown>, pi
     );
     return;
   }
-  sendFrame(connectionTo(pid), MessageKind.RemoteDo, [f, args], { rootPath: 'call' });
+  sendFrame(connectionTo(pid), MessageKind.RemoteDo, [f, args], { rootPath: CALL_PATH });
 }

@@ -85,16 +85,16 @@ interface Shipped {
 const shippedCache = new WeakMap<Function, Shipped>();
 const compiled = new Map<string, Function>();
 
-function shippable(fn: Function, path: string): Shipped {
+function shippable(fn: Function): Shipped {
   let s = shippedCache.get(fn);
   if (s !== undefined) return s;
   const source = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     throw new TypeError(
-      `cannot send ${path}: a native or bound function${fn.name ? ` (${fn.name})` : ''} that is not reachable by a global path; pass a global function or an arrow function`,
+      `a native or bound function${fn.name ? ` (${fn.name})` : ''} that is not reachable by a global path; pass a global function or an arrow function`,
     );
   }
-  if (/^class\b/.test(source)) throw new TypeError(`cannot send ${path}: a class (${fn.name}) is not a callable function`);
+  if (/^class\b/.test(source)) throw new TypeError(`a class (${fn.name}) is not a callable function`);
   s = { hash: createHash('sha1').update(source).digest('base64'), source };
   shippedCache.set(fn, s);
   return s;
@@ -126,7 +126,7 @@ function undefinedName(name: string): ReferenceError {
 
 /** The function codec the runtime installs in the type registry. */
 export const functionCodec: FunctionCodec = {
-  encode(fn: Function, w: ValueWriter, context: unknown, path: string): void {
+  encode(fn: Function, w: ValueWriter, context: unknown): void {
     const name = fn.name;
     if (name && (globalThis as Record<string, unknown>)[name] === fn) {
       w.uint(How.Global);
@@ -139,7 +139,7 @@ export const functionCodec: FunctionCodec = {
       w.string(p);
       return;
     }
-    const s = shippable(fn, path);
+    const s = shippable(fn);
     const peer = context as PeerCodecState | undefined;
     const sent = peer?.sentFunctions;
     if (sent !== undefined && sent.has(s.hash)) {

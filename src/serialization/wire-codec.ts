@@ -12,8 +12,11 @@ registry.setFunctionCodec(functionCodec);
 const encoder = new Encoder(registry);
 const decoder = new Decoder(registry);
 
-/** Encodes a value for one peer; the result is valid until the next encode. */
-export function encodeValue(value: unknown, rootPath: string, context: unknown): Encoded {
+/**
+ * Encodes a value for one peer; the result is valid until the next encode. `rootPath` names the value in
+ * encode errors; a list names the elements of an array payload (`['f', 'args']` → `args[0].conn`).
+ */
+export function encodeValue(value: unknown, rootPath: string | readonly string[], context: unknown): Encoded {
   return encoder.encode(value, rootPath, context);
 }
 

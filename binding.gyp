@@ -1,0 +1,25 @@
+{
+  "targets": [
+    {
+      "target_name": "distributed_native",
+      "sources": [
+        "native/addon.cc",
+        "native/errors.cc",
+        "native/args.cc",
+        "native/segment_alloc.cc",
+        "native/frame_reader.cc",
+        "native/frame_writer.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fexceptions"],
+      "libraries": ["-lrt"]
+    }
+  ]
+}

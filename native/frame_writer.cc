@@ -1,0 +1,192 @@
+#include "frame_writer.h"
+
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "args.h"
+#include "errors.h"
+
+namespace dts {
+
+namespace {
+
+constexpr uint32_t kMagic = 0x46535444;
+constexpr size_t kHeaderBytes = 16;
+constexpr size_t kStackSegments = 256;  // segment tables up to this size are built on the stack
+constexpr double kMaxSafe = 9007199254740992.0;
+
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+
+inline void PutLe32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v);
+  p[1] = uint8_t(v >> 8);
+  p[2] = uint8_t(v >> 16);
+  p[3] = uint8_t(v >> 24);
+}
+inline void PutLe64(uint8_t* p, uint64_t v) {
+  PutLe32(p, uint32_t(v));
+  PutLe32(p + 4, uint32_t(v >> 32));
+}
+
+// The parts of one frame, checked; the header and segment table are built into `head`.
+class Frame {
+ public:
+  Frame(const Napi::CallbackInfo& info, size_t first, const char* fn) {
+    Napi::Env env = info.Env();
+    envelope_ = GetBytes(info[first], fn, "envelope", false);
+    inline_ = GetBytes(info[first + 1], fn, "inline", false);
+    if (envelope_.length > UINT32_MAX)
+      throw Napi::RangeError::New(env, Format("%s: envelope is %zu bytes; at most 4294967295 fit in a frame", fn, envelope_.length));
+    if (inline_.length > UINT32_MAX)
+      throw Napi::RangeError::New(env, Format("%s: inline is %zu bytes; at most 4294967295 fit in a frame", fn, inline_.length));
+    Napi::Value segv = info[first + 2];
+    if (!segv.IsArray())
+      throw Napi::TypeError::New(env, Format("%s: segments must be an Array of ArrayBufferViews (got %s)", fn, Describe(segv).c_str()));
+    Napi::Array arr = segv.As<Napi::Array>();
+    uint32_t n = arr.Length();
+    segments_.resize(n);
+    for (uint32_t i = 0; i < n; i++) {
+      std::string what = Format("segments[%u]", i);
+      segments_[i] = GetBytes(arr.Get(i), fn, what.c_str(), true);
+    }
+    size_t headLen = kHeaderBytes + 8 * size_t(n);
+    uint8_t* head = stackHead_;
+    if (n > kStackSegments) {
+      heapHead_.resize(headLen);
+      head = heapHead_.data();
+    }
+    head_ = Bytes{head, headLen};
+    PutLe32(head, kMagic);
+    PutLe32(head + 4, uint32_t(envelope_.length));
+    PutLe32(head + 8, uint32_t(inline_.length));
+    PutLe32(head + 12, n);
+    total_ = headLen + envelope_.length + inline_.length;
+    for (uint32_t i = 0; i < n; i++) {
+      PutLe64(head + kHeaderBytes + 8 * size_t(i), segments_[i].length);
+      total_ += segments_[i].length;
+    }
+  }
+
+  uint64_t total() const { return total_; }
+
+  // Calls f(data, length) for each non-empty part in order.
+  template <typename F>
+  void ForEach(F f) const {
+    f(head_.data, head_.length);
+    if (envelope_.length) f(envelope_.data, envelope_.length);
+    if (inline_.length) f(inline_.data, inline_.length);
+    for (const Bytes& s : segments_)
+      if (s.length) f(s.data, s.length);
+  }
+
+ private:
+  Bytes envelope_, inline_, head_;
+  std::vector<Bytes> segments_;
+  uint8_t stackHead_[kHeaderBytes + 8 * kStackSegments];
+  std::vector<uint8_t> heapHead_;
+  uint64_t total_ = 0;
+};
+
+}  // namespace
+
+Napi::Value WriteFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "writeFrame";
+  int fd = int(GetInteger(info[0], fn, "fd", 0, double(INT_MAX)));
+  Frame frame(info, 1, fn);
+
+  std::vector<iovec> iov;
+  frame.ForEach([&](uint8_t* p, size_t len) { iov.push_back(iovec{p, len}); });
+
+  size_t idx = 0;
+  uint64_t written = 0;
+  bool useSend = true;
+  while (idx < iov.size()) {
+    size_t cnt = std::min(iov.size() - idx, size_t(IOV_MAX));
+    ssize_t r;
+    if (useSend) {
+      msghdr msg;
+      std::memset(&msg, 0, sizeof msg);
+      msg.msg_iov = &iov[idx];
+      msg.msg_iovlen = cnt;
+      r = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } else {
+      r = writev(fd, &iov[idx], int(cnt));
+    }
+    if (r < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      if (useSend && err == ENOTSOCK) {
+        useSend = false;
+        continue;
+      }
+      throw ErrnoError(env, err, useSend ? "sendmsg" : "writev", Format("writeFrame: writing to fd %d failed", fd));
+    }
+    if (r == 0) break;
+    written += uint64_t(r);
+    size_t left = size_t(r);
+    while (left > 0 && idx < iov.size()) {
+      if (left >= iov[idx].iov_len) {
+        left -= iov[idx].iov_len;
+        idx++;
+      } else {
+        iov[idx].iov_base = static_cast<uint8_t*>(iov[idx].iov_base) + left;
+        iov[idx].iov_len -= left;
+        left = 0;
+      }
+    }
+  }
+  return Napi::Number::New(env, double(written));
+}
+
+Napi::Value FrameLength(const Napi::CallbackInfo& info) {
+  Frame frame(info, 0, "frameLength");
+  return Napi::Number::New(info.Env(), double(frame.total()));
+}
+
+Napi::Value FrameBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "frameBytes";
+  Frame frame(info, 0, fn);
+  double skipD = GetInteger(info[3], fn, "skip", 0, kMaxSafe);
+  uint64_t skip = uint64_t(skipD);
+  if (skip > frame.total())
+    throw Napi::RangeError::New(env, Format("%s: skip = %.17g is beyond the frame's %llu bytes", fn, skipD, (unsigned long long)frame.total()));
+  uint64_t len = frame.total() - skip;
+  Napi::Buffer<uint8_t> out;
+  napi_value buf = nullptr;
+  void* data = nullptr;
+  if (napi_create_buffer(env, size_t(len), &data, &buf) != napi_ok || (len > 0 && data == nullptr)) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value e;
+      napi_get_and_clear_last_exception(env, &e);
+    }
+    throw CodedError(env, "ERR_OUT_OF_MEMORY", Format("%s: cannot allocate a Buffer of %llu bytes", fn, (unsigned long long)len));
+  }
+  uint8_t* dst = static_cast<uint8_t*>(data);
+  uint64_t off = 0;  // frame offset of the current part
+  frame.ForEach([&](uint8_t* p, size_t n) {
+    uint64_t partEnd = off + n;
+    if (partEnd > skip) {
+      uint64_t from = skip > off ? skip - off : 0;
+      std::memcpy(dst, p + from, size_t(n - from));
+      dst += n - from;
+    }
+    off = partEnd;
+  });
+  return Napi::Value(env, buf);
+}
+
+}  // namespace dts

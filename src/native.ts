@@ -1,0 +1,189 @@
+/**
+ * The C++ Node-API addon (native/): the frame reader and writer of the wire protocol
+ * (schema/wire.fbs), with typed wrappers.
+ *
+ * Frame layout: a 16-byte little-endian header (magic 0x46535444 'DTSF', envelope length, inline
+ * length, segment count), the segment table (segment count x uint64 LE lengths), the envelope bytes,
+ * the inline bytes, then the segments back to back.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as net from 'node:net';
+
+/** Limits a FrameReader enforces on incoming frames. */
+export interface FrameReaderOptions {
+  /** Largest envelope accepted, in bytes (default 1 MiB). Larger: ERR_FRAME_TOO_LARGE. */
+  maxEnvelopeBytes?: number;
+  /** Most segments a frame may carry (default 65536). More: ERR_FRAME_TOO_LARGE. */
+  maxSegments?: number;
+  /** Largest total frame accepted, header to last segment (default 2^40). Larger: ERR_FRAME_TOO_LARGE. */
+  maxFrameBytes?: number;
+  /**
+   * Whether segment memory of 1 MiB or more is 2 MiB aligned and advised MADV_HUGEPAGE, so the
+   * kernel can back it with transparent huge pages (fewer page faults while a large segment is
+   * received). Default true.
+   */
+  hugePages?: boolean;
+}
+
+/**
+ * Parses the frame stream read from a socket, with reads landing straight in the reader's memory:
+ *
+ * ```ts
+ * net.connect({ path, onread: { buffer: () => reader.next(), callback: (n) => { let k = reader.commit(n); ... } } })
+ * ```
+ *
+ * Complete frames are described in the descriptors table, {@link DESCRIPTOR_FIELDS} float64s each:
+ * `[envelopeOffset, envelopeLength, inlineOffset, inlineLength, segmentCount, bodyBufferIndex]`.
+ * Offsets are into the staging ArrayBuffer when bodyBufferIndex is -1, otherwise into
+ * `takeSegments()[bodyBufferIndex]` (a body too large for staging gets its own buffer). A frame's
+ * buffers appear in takeSegments() in frame order: its body buffer (if any), then its segments.
+ *
+ * Errors (thrown by commit/end, each an Error with `code`): 'ERR_FRAME_CORRUPT' (bad magic),
+ * 'ERR_FRAME_TOO_LARGE' (a length beyond the limits, or memory for it could not be had),
+ * 'ERR_FRAME_TRUNCATED' (end() inside a frame). After one, the reader is failed: commit, end and
+ * takeSegments rethrow it (next() keeps returning harmless scratch memory, since Node calls the
+ * buffer generator even after the read callback destroyed the socket). Misuse of the reader's
+ * protocol throws 'ERR_FRAME_STATE'; bad arguments throw TypeError / RangeError.
+ */
+export interface FrameReader {
+  /**
+   * The memory the next socket read must write into: the free tail of staging, or a view of the
+   * unfilled rest of a large segment's (or a large body's) own ArrayBuffer. Invalidates the frames
+   * described by the previous commit (staging is compacted). Never empty.
+   */
+  next(): Uint8Array;
+  /**
+   * Records that `n` bytes were written into the region last returned by next() (0 ≤ n ≤ its
+   * length; commit(0) just continues parsing), parses every complete frame it can and describes
+   * them in the descriptors table. Returns the number of frames described; when it equals the
+   * table's capacity, call commit(0) again (after consuming them) to parse the rest.
+   */
+  commit(n: number): number;
+  /**
+   * The buffers of the frames described by the last commit: each frame's dedicated body buffer (if
+   * its bodyBufferIndex ≥ 0) then its segments, each segment its own ArrayBuffer of exactly its
+   * length. Hands them over once: a second call returns [].
+   */
+  takeSegments(): ArrayBuffer[];
+  /** The stream ended: throws ERR_FRAME_TRUNCATED if a partial frame is buffered, else does nothing. */
+  end(): void;
+  /** Bytes held of a frame not yet complete. */
+  readonly buffered: number;
+}
+
+/** Constructs a {@link FrameReader}. */
+export interface FrameReaderConstructor {
+  /**
+   * @param staging where headers, tables, envelopes, inline streams and small segments are read
+   *   (at least {@link MIN_STAGING_BYTES}; 256 KiB is a good size). Kept and written by the reader.
+   * @param descriptors the frame descriptor table ({@link DESCRIPTOR_FIELDS} float64s per frame).
+   */
+  new (staging: ArrayBuffer, descriptors: Float64Array, options?: FrameReaderOptions): FrameReader;
+}
+
+/** An error from a failed native write: `code` is the errno name ('EPIPE'), `errno` its negative number. */
+export interface NativeSystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+/** Codes of the errors a FrameReader throws on bad input or misuse. */
+export type FrameErrorCode = 'ERR_FRAME_CORRUPT' | 'ERR_FRAME_TOO_LARGE' | 'ERR_FRAME_TRUNCATED' | 'ERR_FRAME_STATE';
+
+interface NativeAddon {
+  FrameReader: FrameReaderConstructor;
+  writeFrame(fd: number, envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>): number;
+  frameLength(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>): number;
+  frameBytes(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>, skip: number): Buffer;
+  FRAME_MAGIC: number;
+  FRAME_HEADER_BYTES: number;
+  DESCRIPTOR_FIELDS: number;
+  MIN_STAGING_BYTES: number;
+}
+
+/** The package root: the nearest directory above this file holding package.json. */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`distributed-ts: no package.json above ${__dirname}`);
+    dir = up;
+  }
+}
+
+function loadAddon(): NativeAddon {
+  const root = packageRoot();
+  const candidates = ['Release', 'Debug'].map((c) => path.join(root, 'build', c, 'distributed_native.node'));
+  for (const file of candidates) {
+    if (fs.existsSync(file)) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(file) as NativeAddon;
+    }
+  }
+  throw new Error(
+    `distributed-ts: the native addon is not built (looked for ${candidates.join(', ')}); run \`npm run build:native\` (cmake-js compile) in ${root}`,
+  );
+}
+
+const addon = loadAddon();
+
+/** The frame reader class (see {@link FrameReader}). */
+export const FrameReader: FrameReaderConstructor = addon.FrameReader;
+
+/** 0x46535444, 'DTSF' read as a little-endian uint32: the first field of every frame. */
+export const FRAME_MAGIC: number = addon.FRAME_MAGIC;
+/** Bytes of the fixed frame header. */
+export const FRAME_HEADER_BYTES: number = addon.FRAME_HEADER_BYTES;
+/** Float64s per frame in a FrameReader's descriptor table. */
+export const DESCRIPTOR_FIELDS: number = addon.DESCRIPTOR_FIELDS;
+/** Smallest staging ArrayBuffer a FrameReader accepts. */
+export const MIN_STAGING_BYTES: number = addon.MIN_STAGING_BYTES;
+
+/**
+ * Writes one frame to the non-blocking socket (or pipe/file) `fd` with gather writes straight from
+ * the caller's memory (sendmsg with MSG_NOSIGNAL|MSG_DONTWAIT in chunks of IOV_MAX iovecs; writev for
+ * fds that are not sockets). Only call it when nothing else is queued on that fd.
+ *
+ * @returns the bytes written: the frame's full length, or fewer (possibly 0) when the socket would
+ *   block — then send `frameBytes(..., written)` by ordinary means.
+ * @throws {NativeSystemError} on a hard error (EPIPE, ECONNRESET, EBADF, ...); TypeError/RangeError on bad arguments.
+ */
+export function writeFrame(
+  fd: number,
+  envelope: ArrayBufferView,
+  inline: ArrayBufferView,
+  segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>,
+): number {
+  return addon.writeFrame(fd, envelope, inline, segments);
+}
+
+/** The total byte length of the frame these parts make (header, table, envelope, inline, segments). */
+export function frameLength(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>): number {
+  return addon.frameLength(envelope, inline, segments);
+}
+
+/**
+ * The frame's bytes from offset `skip` to its end, copied into one new Buffer (so later changes to
+ * the caller's arrays cannot change what is sent).
+ */
+export function frameBytes(
+  envelope: ArrayBufferView,
+  inline: ArrayBufferView,
+  segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>,
+  skip: number,
+): Buffer {
+  return addon.frameBytes(envelope, inline, segments, skip);
+}
+
+/**
+ * The OS file descriptor under a connected net.Socket (Node keeps it on the internal handle), or
+ * undefined when there is none (not connected yet, closed, or not fd-backed).
+ */
+export function socketFd(socket: net.Socket): number | undefined {
+  const handle = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle;
+  const fd = handle?.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
+}
