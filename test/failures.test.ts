@@ -125,6 +125,40 @@ test('a master script that ends with workers attached exits normally and takes t
   expect(await eventually(() => pids.every((p) => !alive(p)), 5000)).toBe(true);
 });
 
+async function exitCodeWithin(m: ReturnType<typeof runMasterScript>, ms: number): Promise<unknown> {
+  const code = await Promise.race([m.exited, new Promise((r) => setTimeout(() => r('still running'), ms))]);
+  if (code === 'still running') m.child.kill('SIGKILL');
+  return code;
+}
+
+test('a script that awaits rmprocs goes on after it', async () => {
+  const m = runMasterScript(`
+    const d = require('./dist/src/index.js');
+    (async () => {
+      const ids = await d.addprocs(2);
+      await d.remotecall_fetch(Math.abs, ids[0], -1);
+      await d.rmprocs(...ids);
+      console.log('AFTER RMPROCS ' + JSON.stringify(d.workers()));
+    })();`);
+  expect((await m.line(/AFTER RMPROCS (.*)/, 20_000))[1]).toBe('[1]');
+  expect(await exitCodeWithin(m, 10_000)).toBe(0);
+});
+
+test('a call whose arguments cannot travel leaves nothing pending that keeps the master alive', async () => {
+  const m = runMasterScript(`
+    const d = require('./dist/src/index.js');
+    (async () => {
+      const ids = await d.addprocs(1);
+      for (const call of [d.remotecall_fetch, d.remotecall_wait]) {
+        await call((s) => s, ids[0], new (require('net').Socket)()).catch((e) => console.log('FAILED ' + e.constructor.name));
+      }
+      console.log('PENDING ' + (await d.stats()).pendingRequests);
+    })();`);
+  expect((await m.line(/PENDING (\d+)/, 20_000))[1]).toBe('0');
+  expect(m.output()).toMatch(/FAILED EncodeError[\s\S]*FAILED EncodeError/);
+  expect(await exitCodeWithin(m, 10_000)).toBe(0);
+});
+
 test('a worker whose master never connects exits after DISTRIBUTED_WORKER_TIMEOUT', async () => {
   const worker = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'worker', 'main.js')], {
     env: { ...process.env, DISTRIBUTED_WORKER_TIMEOUT: '1', DISTRIBUTED_TS_WORKER: '1' },

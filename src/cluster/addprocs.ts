@@ -12,7 +12,7 @@ import { ANNOUNCE_PREFIX, eachLine, forwardLine } from './worker-output';
 import { Connection, parseAddress, type Address } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { MessageKind, sendFrame } from '../messages/messaging';
-import { awaitResult, nextRequestId, settle } from '../messages/requests';
+import { sendRequest, settle } from '../messages/requests';
 import { dropClient } from '../remote/ref-store';
 
 /** What a worker is told when it joins (Julia's JoinPGRPMsg). */
@@ -23,6 +23,35 @@ export interface JoinRecord {
   /** The other workers at the time, with their addresses (for worker-to-worker connections). */
   others: Array<{ id: number; address: string }>;
 }
+
+/** Membership news for workers that already joined (MessageKind.Members). */
+export interface MembersNotice {
+  add: Array<{ id: number; address: string }>;
+  remove: number[];
+}
+
+/** Workers sent a Join: they hear of every later arrival and departure. */
+const joinedWorkers = new Set<number>();
+
+/** Tells every joined worker except `except` of a change in membership. */
+function broadcastMembers(notice: MembersNotice, except: number): void {
+  for (const pid of joinedWorkers) {
+    if (pid === except) continue;
+    const conn = PGRP.get(pid)?.connection;
+    if (conn === undefined || conn.closed) continue;
+    try {
+      sendFrame(conn, MessageKind.Members, notice, { rootPath: 'members' });
+    } catch {
+      // that worker is going away itself
+    }
+  }
+}
+
+PGRP.onGone.push((id) => {
+  if (myid() !== 1) return;
+  joinedWorkers.delete(id);
+  broadcastMembers({ add: [], remove: [id] }, id);
+});
 
 /** What a worker answers (Julia's JoinCompleteMsg). */
 export interface JoinAnswer {
@@ -157,23 +186,22 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
     const conn = Connection.connect(parseAddress(address) as Address, cluster_cookie(), handleFrame);
     conn.peer = id;
     rec.connection = conn;
-    conn.onClose(() => {
-      rec.markGone(conn.closeReason);
-      if (rec.state !== 'down') return;
-    });
+    conn.onClose(() => rec.markGone(conn.closeReason));
     await withTimeout(conn.ready, timeoutMs, () => describe('did not complete the handshake'));
-    const requestId = nextRequestId();
-    const answer = awaitResult(conn, requestId);
     const join: JoinRecord = {
       id,
       topology: params.topology ?? 'all_to_all',
       lazy: params.lazy ?? true,
-      others: PGRP.upIds().filter((p) => p !== id && addresses.has(p)).map((p) => ({ id: p, address: addresses.get(p)! })),
+      // Every worker that announced itself, joined or still joining: one that joins later is told of
+      // this one by a Members notice, so each pair learns of each other either way.
+      others: [...addresses].filter(([p]) => p !== id && PGRP.get(p) !== undefined).map(([p, address]) => ({ id: p, address })),
     };
-    sendFrame(conn, MessageKind.Join, join, { requestId, rootPath: 'join' });
+    const answer = sendRequest(conn, MessageKind.Join, join, { rootPath: 'join' });
+    joinedWorkers.add(id);
     const joined = (await withTimeout(answer, timeoutMs, () => describe('did not join'))).value as JoinAnswer;
     config.ospid ??= joined.ospid;
     rec.state = 'up';
+    broadcastMembers({ add: [{ id, address }], remove: [] }, id);
     managers.set(id, manager);
     await manager.manage(id, config, 'register');
     // Idle workers must not keep this process alive (SPEC §3a): only pending requests hold it.
@@ -241,6 +269,10 @@ function removeWorker(id: number, graceSeconds = EXIT_GRACE_SECONDS): Promise<vo
     // the connection is already gone; the signal below still ends the process
   }
   const child = rec.config.process;
+  // Idle workers do not keep this process alive, but one being removed must: a script that awaits
+  // rmprocs and goes on would otherwise end in the middle of the await.
+  child?.ref();
+  if (rec.connection && !rec.connection.closed) rec.connection.hold();
   const escalate = setTimeout(() => {
     if (manager?.kill) void Promise.resolve(manager.kill(id, rec.config)).catch(() => undefined);
     setTimeout(() => child?.kill('SIGKILL'), graceSeconds * 1000).unref();

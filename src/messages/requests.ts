@@ -4,6 +4,7 @@
  */
 import type { Connection } from '../transport/connection';
 import { ProcessExitedException } from '../errors';
+import { sendFrame, type FrameFields, type MessageKind } from './messaging';
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -35,6 +36,28 @@ export function awaitResult(conn: Connection, requestId: number): Promise<{ valu
     set.add(requestId);
     conn.hold();
   });
+}
+
+/**
+ * Sends a request frame and resolves with its Result. If the payload cannot be encoded, nothing was
+ * sent and nothing stays pending: the encode error is thrown.
+ */
+export function sendRequest(
+  conn: Connection,
+  kind: MessageKind,
+  payload: unknown,
+  fields: Omit<FrameFields, 'requestId'> = {},
+): Promise<{ value: unknown; isError: boolean }> {
+  const requestId = nextRequestId();
+  const result = awaitResult(conn, requestId);
+  try {
+    sendFrame(conn, kind, payload, { ...fields, requestId });
+  } catch (e) {
+    result.catch(() => undefined);
+    take(requestId);
+    throw e;
+  }
+  return result;
 }
 
 /** Settles the request a Result answers. Returns false when no such request is waiting. */

@@ -4,7 +4,7 @@
 import { myid } from '../cluster/process-group';
 import { CapturedException, RemoteException } from '../errors';
 import { connectionTo, MessageKind, RefOp, sendFrame } from '../messages/messaging';
-import { awaitResult, nextRequestId } from '../messages/requests';
+import { sendRequest } from '../messages/requests';
 import { deleteClient, findRef, lookupRef, nextId } from './ref-store';
 
 /** Wraps an error raised by the computation behind a reference the way Julia does. */
@@ -15,11 +15,7 @@ export function asRemoteException(pid: number, err: unknown): RemoteException {
 
 /** Sends a reference operation to the owner and waits for its answer. */
 export async function refOp(where: number, op: RefOp, whence: number, id: number, payload?: unknown): Promise<{ value: unknown; isError: boolean }> {
-  const conn = connectionTo(where);
-  const requestId = nextRequestId();
-  const result = awaitResult(conn, requestId);
-  sendFrame(conn, MessageKind.RefOp, payload, { requestId, refWhence: whence, refId: id, op, rootPath: 'value' });
-  return result;
+  return sendRequest(connectionTo(where), MessageKind.RefOp, payload, { refWhence: whence, refId: id, op, rootPath: 'value' });
 }
 
 /** Tells owners about unfetched Futures this process dropped, in batches. */

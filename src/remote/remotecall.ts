@@ -4,7 +4,7 @@
  */
 import { myid } from '../cluster/process-group';
 import { connectionTo, MessageKind, sendFrame } from '../messages/messaging';
-import { awaitResult, nextRequestId } from '../messages/requests';
+import { sendRequest } from '../messages/requests';
 import { invoke } from '../messages/process-messages';
 import { lookupRef, nextId } from './ref-store';
 import { Future, asRemoteException } from './future';
@@ -72,16 +72,7 @@ export async function remotecall_fetch<A extends unknown[], R>(f: RemoteFunction
   if (pid === myid()) {
     r = await runLocally(f, args);
   } else {
-    const conn = connectionTo(pid);
-    const requestId = nextRequestId();
-    const pending = awaitResult(conn, requestId);
-    try {
-      sendFrame(conn, MessageKind.CallFetch, [f, args], { requestId, rootPath: CALL_PATH });
-    } catch (e) {
-      pending.catch(() => undefined);
-      throw e;
-    }
-    r = await pending;
+    r = await sendRequest(connectionTo(pid), MessageKind.CallFetch, [f, args], { rootPath: CALL_PATH });
   }
   if (r.isError) throw asRemoteException(pid, r.value);
   return r.value as Result<R>;
@@ -104,16 +95,8 @@ export async function remotecall_wait<A extends unknown[], R>(f: RemoteFunction<
     await fut.wait();
     return fut;
   }
-  const conn = connectionTo(pid);
   const id = nextId();
-  const requestId = nextRequestId();
-  const pending = awaitResult(conn, requestId);
-  try {
-    sendFrame(conn, MessageKind.CallWait, [f, args], { requestId, refWhence: myid(), refId: id, rootPath: CALL_PATH });
-  } catch (e) {
-    pending.catch(() => undefined);
-    throw e;
-  }
+  const pending = sendRequest(connectionTo(pid), MessageKind.CallWait, [f, args], { refWhence: myid(), refId: id, rootPath: CALL_PATH });
   const fut = new Future<Result<R>>(pid, myid(), id);
   const r = await pending;
   if (r.isError) throw asRemoteException(pid, r.value);

@@ -1,7 +1,7 @@
 /** `stats(pid)`: what a process holds, for users chasing leaks and for tests. */
 import { myid } from '../cluster/process-group';
-import { connectionTo, MessageKind, sendFrame } from '../messages/messaging';
-import { awaitResult, nextRequestId } from '../messages/requests';
+import { connectionTo, MessageKind } from '../messages/messaging';
+import { sendRequest } from '../messages/requests';
 import { localStats, type ProcessStats } from '../messages/process-messages';
 
 export type { ProcessStats };
@@ -16,9 +16,5 @@ export type { ProcessStats };
  */
 export async function stats(pid: number = myid()): Promise<ProcessStats> {
   if (pid === myid()) return localStats();
-  const conn = connectionTo(pid);
-  const requestId = nextRequestId();
-  const r = awaitResult(conn, requestId);
-  sendFrame(conn, MessageKind.Stats, undefined, { requestId });
-  return (await r).value as ProcessStats;
+  return (await sendRequest(connectionTo(pid), MessageKind.Stats, undefined)).value as ProcessStats;
 }

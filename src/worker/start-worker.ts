@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { PGRP } from '../cluster/process-group';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
-import type { JoinAnswer, JoinRecord } from '../cluster/addprocs';
+import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
 import { Connection, formatAddress, type Address } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { MessageKind, sendFrame } from '../messages/messaging';
@@ -110,10 +110,17 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
     const master = PGRP.add(1, { host: 'localhost' });
     master.connection = conn;
     master.state = 'up';
-    for (const o of join.others) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
+    for (const o of join.others) if (PGRP.get(o.id) === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
     conn.onClose(() => exitSoon(0));
     const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
     sendFrame(conn, MessageKind.JoinComplete, answer, { responseId: h.requestId });
+  });
+  onMessage(MessageKind.Members, (_conn, _h, payload) => {
+    const news = payload as MembersNotice;
+    for (const o of news.add) {
+      if (o.id !== PGRP.id && PGRP.get(o.id) === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
+    }
+    for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
   });
   onMessage(MessageKind.Exit, () => exitSoon(0));
 }

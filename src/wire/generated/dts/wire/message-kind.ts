@@ -62,5 +62,11 @@ export enum MessageKind {
   /**
    * Ask for the process's statistics (answered with a Result).
    */
-  Stats = 11
+  Stats = 11,
+
+  /**
+   * Master -> worker: processes that joined or left the cluster since the worker's Join
+   * (payload: { add: [{ id, address }], remove: [id] }).
+   */
+  Members = 12
 }

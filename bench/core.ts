@@ -1,0 +1,123 @@
+/**
+ * The core figures of SPEC §6, each beside its baseline in the same run (the machines are shared and
+ * noisy, so every pair is measured interleaved, several rounds, and compared by median):
+ *   - `remotecall_fetch` round trip with tiny arguments vs bare Node ping-pong, over TCP and Unix sockets;
+ *   - `remotecall_fetch(x => x, w, Float64Array(1e7))` (80 MB each way) vs bare sockets with `onread`
+ *     into a preallocated buffer (and memcpy for reference);
+ *   - `addprocs(4)` until all four answer `myid()` vs four bare `node -e 0` started at once.
+ * (The codec figure is bench/codec.ts.) Prints a table and writes bench/results/core.json.
+ *
+ *     npx tsc -p . && node dist/bench/core.js [--quick]
+ */
+import { performance } from 'node:perf_hooks';
+import { addprocs, myid, remotecall_fetch, rmprocs } from '../src/index';
+import { pingPong } from './baselines/ping-pong';
+import { bulkTransfer, memcpyMBps } from './baselines/bulk-transfer';
+import { spawnNodes } from './baselines/spawn-nodes';
+import type { Transport } from './baselines/protocol';
+import { median } from './lib/stats';
+import { printTable, type Row } from './lib/table';
+import { hostInfo, writeResults } from './lib/results';
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 2 : 4;
+const progress = (what: string): void => void process.stderr.write(`  ${what}\n`);
+
+/** Median µs of `n` sequential tiny `remotecall_fetch` round trips to worker `w`. */
+async function remotecallRoundTrip(w: number, n: number): Promise<number> {
+  const samples = new Float64Array(n);
+  for (let i = 0; i < 200; i++) await remotecall_fetch(Math.abs, w, -i);
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await remotecall_fetch(Math.abs, w, -i);
+    samples[i] = (performance.now() - t0) * 1000;
+  }
+  return median(samples);
+}
+
+/** One-way MB/s of `remotecall_fetch(x => x, w, big)`: bytes / (median round trip / 2). */
+async function remotecallBulk(w: number, big: Float64Array, rounds: number): Promise<number> {
+  const echo = (x: Float64Array): Float64Array => x;
+  const back = await remotecall_fetch(echo, w, big);
+  if (back.length !== big.length || back[big.length - 1] !== big[big.length - 1]) throw new Error('bulk echo came back wrong');
+  const ms: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    await remotecall_fetch(echo, w, big);
+    ms.push(performance.now() - t0);
+  }
+  return big.byteLength / 1e6 / (median(ms) / 2 / 1000);
+}
+
+/** ms from `addprocs(4)` until all four answered `myid()`, then tears them down (untimed). */
+async function addprocsUntilAnswer(n: number): Promise<number> {
+  const t0 = performance.now();
+  const ids = await addprocs(n);
+  await Promise.all(ids.map((w) => remotecall_fetch(myid, w)));
+  const ms = performance.now() - t0;
+  await rmprocs(...ids);
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const out: Record<string, unknown> = { host: hostInfo() };
+  const iterations = quick ? 2000 : 5000;
+
+  // 1. Round trips, per transport.
+  for (const transport of ['unix', 'tcp'] as Transport[]) {
+    const [w] = await addprocs(1, { transport });
+    const base: number[] = [];
+    const ours: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      progress(`round trips, ${transport}, round ${r + 1}/${ROUNDS}`);
+      const b = await pingPong({ transport, iterations, warmup: 500 });
+      base.push(b.medianUs);
+      ours.push(await remotecallRoundTrip(w, iterations));
+    }
+    await rmprocs(w);
+    const b = median(base), o = median(ours);
+    out[`roundTrip.${transport}`] = { baselineUs: base, oursUs: ours, ratio: o / b };
+    rows.push({ figure: `remotecall_fetch round trip, ${transport}`, ours: `${o.toFixed(1)} µs`, baseline: `${b.toFixed(1)} µs bare ping-pong`, ratio: `${(o / b).toFixed(2)}×`, target: '≤ 1.25×' });
+  }
+
+  // 2. 80 MB each way, Unix socket (the local default) and TCP.
+  const big = new Float64Array(1e7).map((_, i) => i * 0.5);
+  for (const transport of ['unix', 'tcp'] as Transport[]) {
+    const [w] = await addprocs(1, { transport });
+    const base: number[] = [];
+    const ours: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      progress(`80 MB each way, ${transport}, round ${r + 1}/${ROUNDS}`);
+      base.push((await bulkTransfer({ transport, bytes: big.byteLength, rounds: 3, receiver: 'onread', verify: r === 0 })).mbPerSec);
+      ours.push(await remotecallBulk(w, big, 3));
+    }
+    await rmprocs(w);
+    const b = median(base), o = median(ours);
+    out[`bulk.${transport}`] = { baselineMBps: base, oursMBps: ours, ratio: o / b };
+    rows.push({ figure: `80 MB Float64Array each way, ${transport}`, ours: `${o.toFixed(0)} MB/s`, baseline: `${b.toFixed(0)} MB/s bare onread`, ratio: `${(o / b).toFixed(2)}×`, target: '≥ 0.8×' });
+  }
+  const memcpy = await memcpyMBps(big.byteLength, 5);
+  out.memcpyMBps = memcpy;
+  rows.push({ figure: 'memcpy 80 MB (reference)', ours: '', baseline: `${memcpy.toFixed(0)} MB/s`, ratio: '', target: '' });
+
+  // 3. addprocs(4) until all answer, vs four bare node processes.
+  const base: number[] = [];
+  const ours: number[] = [];
+  for (let r = 0; r < (quick ? 3 : 5); r++) {
+    progress(`addprocs(4), round ${r + 1}`);
+    base.push((await spawnNodes(4, 1)).ms);
+    ours.push(await addprocsUntilAnswer(4));
+  }
+  const b = median(base), o = median(ours);
+  out.addprocs4 = { baselineMs: base, oursMs: ours, ratio: o / b };
+  rows.push({ figure: 'addprocs(4) until all answer myid()', ours: `${o.toFixed(0)} ms`, baseline: `${b.toFixed(0)} ms 4× node -e 0`, ratio: `${(o / b).toFixed(2)}×`, target: '≤ 1.3×' });
+
+  printTable(rows);
+  process.stdout.write(`\nwrote ${writeResults('core', out)}\n`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
