@@ -163,10 +163,16 @@ Napi::Value FrameBytes(const Napi::CallbackInfo& info) {
   if (skip > frame.total())
     throw Napi::RangeError::New(env, Format("%s: skip = %.17g is beyond the frame's %llu bytes", fn, skipD, (unsigned long long)frame.total()));
   uint64_t len = frame.total() - skip;
-  Napi::Buffer<uint8_t> out;
+  // With a destination (a reused spill buffer), copy into it and answer the byte count.
+  bool into = info.Length() > 4 && !info[4].IsUndefined();
   napi_value buf = nullptr;
   void* data = nullptr;
-  if (napi_create_buffer(env, size_t(len), &data, &buf) != napi_ok || (len > 0 && data == nullptr)) {
+  if (into) {
+    Bytes dst = GetBytes(info[4], fn, "into", false);
+    if (dst.length < len)
+      throw Napi::RangeError::New(env, Format("%s: into has %zu bytes; the frame's rest needs %llu", fn, dst.length, (unsigned long long)len));
+    data = dst.data;
+  } else if (napi_create_buffer(env, size_t(len), &data, &buf) != napi_ok || (len > 0 && data == nullptr)) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (pending) {
@@ -186,6 +192,7 @@ Napi::Value FrameBytes(const Napi::CallbackInfo& info) {
     }
     off = partEnd;
   });
+  if (into) return Napi::Number::New(env, double(len));
   return Napi::Value(env, buf);
 }
 

@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 namespace dts {
 
@@ -26,6 +29,25 @@ void FinalizeSegment(napi_env env, void* data, void* hint) {
   napi_adjust_external_memory(env, -static_cast<int64_t>(len), &adjusted);
 }
 
+// Large runs freed by JavaScript are kept for reuse: a fresh mapping costs a page fault and a zeroed
+// page per 4 KiB (several times the copy into it), so a stream of large arrays reuses the same memory.
+// Bounded; guarded by a mutex because worker threads share the process.
+constexpr size_t kMaxPooledBytes = size_t(512) << 20;
+
+struct Block {
+  void* p;
+  size_t size;
+  bool huge;
+};
+
+std::mutex g_mutex;
+std::vector<Block> g_pool;                       // free blocks, oldest first
+size_t g_pooledBytes = 0;
+double g_reused = 0, g_mapped = 0;              // large runs served from the pool / freshly mapped
+std::unordered_map<void*, Block> g_live;         // large runs handed out, by address
+
+void* MapRun(size_t size, bool hugePages);
+
 }  // namespace
 
 void* SegmentAlloc(size_t len, bool hugePages) {
@@ -33,6 +55,53 @@ void* SegmentAlloc(size_t len, bool hugePages) {
   if (len < kMmapThreshold) return std::malloc(len);
   size_t size = RoundUp(len, PageSize());
   if (size < len) return nullptr;  // overflow
+  std::lock_guard<std::mutex> lock(g_mutex);
+  // The smallest pooled block that fits without wasting more than the run itself.
+  size_t best = g_pool.size();
+  for (size_t i = 0; i < g_pool.size(); i++) {
+    const Block& b = g_pool[i];
+    if (b.size >= size && b.size / 2 <= size && b.huge == hugePages && (best == g_pool.size() || b.size < g_pool[best].size)) best = i;
+  }
+  if (best < g_pool.size()) {
+    Block b = g_pool[best];
+    g_pool.erase(g_pool.begin() + long(best));
+    g_pooledBytes -= b.size;
+    g_live[b.p] = b;
+    g_reused++;
+    return b.p;
+  }
+  g_mapped++;
+  void* p = MapRun(size, hugePages);
+  if (p != nullptr) g_live[p] = Block{p, size, hugePages};
+  return p;
+}
+
+void SegmentFree(void* p, size_t len) {
+  if (p == nullptr) return;
+  if (len < kMmapThreshold) {
+    std::free(p);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = g_live.find(p);
+  Block b = it == g_live.end() ? Block{p, RoundUp(len, PageSize()), false} : it->second;
+  if (it != g_live.end()) g_live.erase(it);
+  while (g_pooledBytes + b.size > kMaxPooledBytes && !g_pool.empty()) {
+    munmap(g_pool.front().p, g_pool.front().size);
+    g_pooledBytes -= g_pool.front().size;
+    g_pool.erase(g_pool.begin());
+  }
+  if (g_pooledBytes + b.size > kMaxPooledBytes) {
+    munmap(b.p, b.size);
+    return;
+  }
+  g_pool.push_back(b);
+  g_pooledBytes += b.size;
+}
+
+namespace {
+
+void* MapRun(size_t size, bool hugePages) {
   if (!hugePages) {
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
@@ -55,13 +124,16 @@ void* SegmentAlloc(size_t len, bool hugePages) {
   return p;
 }
 
-void SegmentFree(void* p, size_t len) {
-  if (p == nullptr) return;
-  if (len < kMmapThreshold) {
-    std::free(p);
-  } else {
-    munmap(p, RoundUp(len, PageSize()));
-  }
+}  // namespace
+
+Napi::Value SegmentPoolStats(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("pooledBytes", double(g_pooledBytes));
+  o.Set("pooledBlocks", double(g_pool.size()));
+  o.Set("reused", g_reused);
+  o.Set("mapped", g_mapped);
+  return o;
 }
 
 napi_value WrapSegment(napi_env env, void* p, size_t len) {

@@ -22,4 +22,8 @@ void SegmentFree(void* p, size_t len);
 // collected. On failure frees the memory and returns an empty value (the caller throws).
 napi_value WrapSegment(napi_env env, void* p, size_t len);
 
+// segmentPoolStats(): { pooledBytes, pooledBlocks, reused, mapped } of the large-run pool, for tests and
+// benchmarks (reused/mapped count large allocations served from the pool / freshly mapped).
+Napi::Value SegmentPoolStats(const Napi::CallbackInfo& info);
+
 }  // namespace dts

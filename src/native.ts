@@ -97,10 +97,23 @@ interface NativeAddon {
   writeFrame(fd: number, envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>): number;
   frameLength(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>): number;
   frameBytes(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>, skip: number): Buffer;
+  frameBytes(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>, skip: number, into: Uint8Array): number;
+  segmentPoolStats(): SegmentPoolStats;
   FRAME_MAGIC: number;
   FRAME_HEADER_BYTES: number;
   DESCRIPTOR_FIELDS: number;
   MIN_STAGING_BYTES: number;
+}
+
+/** The pool of large received-segment memory (runs of 1 MiB or more), as `segmentPoolStats()` reports it. */
+export interface SegmentPoolStats {
+  /** Bytes of freed runs kept for reuse (at most 512 MiB). */
+  pooledBytes: number;
+  pooledBlocks: number;
+  /** Large runs served from the pool so far. */
+  reused: number;
+  /** Large runs freshly mapped so far. */
+  mapped: number;
 }
 
 /** The package root: the nearest directory above this file holding package.json. */
@@ -176,6 +189,30 @@ export function frameBytes(
   skip: number,
 ): Buffer {
   return addon.frameBytes(envelope, inline, segments, skip);
+}
+
+/**
+ * Copies the frame's bytes from offset `skip` to its end into `into` (at least that long: a reused spill
+ * buffer, so a large partial write costs a memcpy into memory already faulted in, not a fresh
+ * allocation). Returns the number of bytes copied.
+ */
+export function frameBytesInto(
+  into: Uint8Array,
+  envelope: ArrayBufferView,
+  inline: ArrayBufferView,
+  segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>,
+  skip: number,
+): number {
+  return addon.frameBytes(envelope, inline, segments, skip, into);
+}
+
+/**
+ * Counters of the large-segment memory pool: freed runs of received arrays are kept (bounded) and
+ * reused for later ones, so a stream of large arrays does not pay a page fault and a zeroed page per
+ * 4 KiB each time.
+ */
+export function segmentPoolStats(): SegmentPoolStats {
+  return addon.segmentPoolStats();
 }
 
 /**

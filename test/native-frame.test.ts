@@ -630,3 +630,55 @@ describe('bad arguments throw JS errors', () => {
     expect(socketFd(new net.Socket())).toBeUndefined();
   });
 });
+
+describe('large-segment memory pool', () => {
+  test('a freed large segment is reused for the next one, which still arrives bit-exact', () => {
+    // A child with --expose-gc, so the first segment can be collected deterministically.
+    const script = `
+      const { FrameReader, frameBytes, segmentPoolStats, DESCRIPTOR_FIELDS } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'src', 'native.js'))});
+      const reader = new FrameReader(new ArrayBuffer(1 << 18), new Float64Array(DESCRIPTOR_FIELDS * 4));
+      function receive(fill) {
+        const seg = new Uint8Array(3 << 20).fill(fill);
+        const bytes = frameBytes(new Uint8Array(8), new Uint8Array(0), [seg], 0);
+        let off = 0, frames = 0;
+        while (off < bytes.length) {
+          const dst = reader.next();
+          const n = Math.min(dst.length, bytes.length - off);
+          dst.set(bytes.subarray(off, off + n));
+          off += n;
+          frames += reader.commit(n);
+        }
+        if (frames !== 1) throw new Error('expected one frame, got ' + frames);
+        return reader.takeSegments()[0];
+      }
+      const before = segmentPoolStats();
+      let first = receive(7);
+      first = null;
+      global.gc();
+      setImmediate(() => setImmediate(() => {
+        const pooled = segmentPoolStats();
+        const second = new Uint8Array(receive(9));
+        const after = segmentPoolStats();
+        console.log(JSON.stringify({ before, pooled, after, ok: second.every((b) => b === 9), len: second.length }));
+      }));`;
+    const out = require('node:child_process').execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    expect(r.ok).toBe(true);
+    expect(r.len).toBe(3 << 20);
+    expect(r.pooled.pooledBlocks).toBe(r.before.pooledBlocks + 1);
+    expect(r.after.reused).toBe(r.before.reused + 1);
+    expect(r.after.mapped).toBe(r.before.mapped + 1);
+  });
+
+  test('frameBytesInto copies the rest into a given buffer and refuses one too small', () => {
+    const { frameBytesInto } = require('../src/native') as typeof import('../src/native');
+    const env = Buffer.from('EEEEEEEE');
+    const seg = new Uint8Array(100).map((_, i) => i);
+    const whole = frameBytes(env, Buffer.alloc(0), [seg], 0);
+    const into = new Uint8Array(whole.length + 10);
+    expect(frameBytesInto(into, env, Buffer.alloc(0), [seg], 5)).toBe(whole.length - 5);
+    expect(Buffer.from(into.subarray(0, whole.length - 5)).equals(whole.subarray(5))).toBe(true);
+    expect(() => frameBytesInto(new Uint8Array(3), env, Buffer.alloc(0), [seg], 0)).toThrow(/into has 3 bytes/);
+    expect(() => frameBytesInto('x' as unknown as Uint8Array, env, Buffer.alloc(0), [seg], 0)).toThrow(/into must be a Uint8Array/);
+  });
+});

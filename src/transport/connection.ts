@@ -9,7 +9,8 @@
  * change what is sent) and queued on the socket.
  */
 import * as net from 'node:net';
-import { FrameReader, writeFrame, frameBytes, socketFd } from '../native';
+import { FrameReader, writeFrame, frameBytesInto, socketFd } from '../native';
+import { takeSpill, giveSpill } from './spill-pool';
 import { COOKIE_LEN } from '../cluster/cookie';
 import { cookieMatches, checkVersion, helloBlock, versionBlock, VERSION_LEN } from './handshake';
 import { EnvelopeReader, type Header } from '../messages/envelope';
@@ -173,10 +174,17 @@ export class Connection {
         throw new Error(`connection to process ${this.peer} failed: ${(e as Error).message}`);
       }
       if (written === total) return;
-      s.write(frameBytes(envelope, inline, segments, written));
+      this.writeRest(envelope, inline, segments, written, total - written);
     } else {
-      s.write(frameBytes(envelope, inline, segments, 0));
+      this.writeRest(envelope, inline, segments, 0, total);
     }
+  }
+
+  /** Queues a copy of the frame's unwritten rest on the socket, in a pooled buffer when it is large. */
+  private writeRest(envelope: Uint8Array, inline: Uint8Array, segments: ArrayBufferView[], skip: number, rest: number): void {
+    const spill = takeSpill(rest);
+    frameBytesInto(spill, envelope, inline, segments, skip);
+    this.socket.write(spill.length === rest ? spill : spill.subarray(0, rest), () => giveSpill(spill));
   }
 
   /** Closes the connection (idempotent) and tells the close handlers. */
