@@ -1,14 +1,15 @@
 /** The cluster cookie: the shared secret every connection must present first (Julia's `cluster_cookie`). */
-import { randomBytes } from 'node:crypto';
 
 /** Julia's HDR_COOKIE_LEN. */
 export const COOKIE_LEN = 16;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-let cookie = randomCookie();
+/** Made on first use: a worker is given its cookie, and loading node:crypto costs start-up time. */
+let cookie: string | undefined;
 
 function randomCookie(): string {
-  const bytes = randomBytes(COOKIE_LEN);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bytes = (require('node:crypto') as typeof import('node:crypto')).randomBytes(COOKIE_LEN);
   let s = '';
   for (const b of bytes) s += ALPHABET[b % ALPHABET.length];
   return s;
@@ -22,7 +23,7 @@ function randomCookie(): string {
  * ```
  */
 export function cluster_cookie(c?: string): string {
-  if (c === undefined) return cookie;
+  if (c === undefined) return (cookie ??= randomCookie());
   if (typeof c !== 'string') throw new TypeError(`cluster_cookie: cookie must be a string, got ${typeof c}`);
   if (c.length === 0 || c.length > COOKIE_LEN || !/^[\x21-\x7e]*$/.test(c)) {
     throw new RangeError(`cluster_cookie: cookie must be 1-${COOKIE_LEN} printable ASCII characters without spaces`);

@@ -1,7 +1,7 @@
 /**
  * `LocalManager`: workers as child processes on this machine (Julia's `LocalManager`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { ClusterManager, type AddprocsOptions } from './cluster-manager';
 import type { WorkerConfig } from './worker-config';
@@ -46,6 +46,9 @@ export class LocalManager extends ClusterManager {
     const args = [...(params.exeflags ?? []), WORKER_SCRIPT, `--transport=${transport}`];
     if (params.restrict === false) args.push('--bind-to=0.0.0.0');
     for (let i = 0; i < this.np; i++) {
+      // Required here, not at the top: workers load this module too and never spawn (start-up time).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { spawn } = require('node:child_process') as typeof import('node:child_process');
       const child = spawn(exename, args, {
         cwd: params.dir,
         env: { ...process.env, ...params.env, DISTRIBUTED_TS_WORKER: '1' },

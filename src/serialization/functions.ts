@@ -5,7 +5,6 @@
  * 3. any other function travels as source text, sent once per peer and cached by content hash there.
  * Free variables inside shipped source are resolved in the target's global scope.
  */
-import { createHash } from 'node:crypto';
 import * as vm from 'node:vm';
 import type { FunctionCodec, ValueReader, ValueWriter } from './codec';
 
@@ -46,13 +45,14 @@ function addPath(path: string, fn: unknown): void {
 
 const NAMESPACES = ['Math', 'JSON', 'Reflect', 'Atomics', 'Object', 'Array', 'Number', 'String', 'Promise', 'Date', 'BigInt', 'Symbol', 'ArrayBuffer', 'Intl'];
 function indexBuiltins(): void {
-  const g = globalThis as Record<string, unknown>;
+  // Data properties only: Node defines some globals (fetch, WebSocket, …) as lazy getters whose first
+  // read loads a whole module (undici); a function behind one still travels by its global name.
   for (const name of Object.getOwnPropertyNames(globalThis)) {
-    const v = g[name];
+    const v = Object.getOwnPropertyDescriptor(globalThis, name)?.value;
     if (typeof v === 'function') addPath(name, v);
   }
   for (const ns of NAMESPACES) {
-    const obj = g[ns] as Record<string, unknown> | undefined;
+    const obj = (globalThis as Record<string, unknown>)[ns] as Record<string, unknown> | undefined;
     if (obj == null) continue;
     for (const key of Object.getOwnPropertyNames(obj)) {
       if (key === 'prototype' || key === 'caller' || key === 'arguments' || key === 'constructor') continue;
@@ -95,6 +95,9 @@ function shippable(fn: Function): Shipped {
     );
   }
   if (/^class\b/.test(source)) throw new TypeError(`a class (${fn.name}) is not a callable function`);
+  // node:crypto is loaded on the first function sent as source, not at start-up (workers rarely need it).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   s = { hash: createHash('sha1').update(source).digest('base64'), source };
   shippedCache.set(fn, s);
   return s;

@@ -4,7 +4,6 @@
  * checks the cookie in constant time, drops the connection without running anything when it differs,
  * and answers with its own version.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { COOKIE_LEN } from '../cluster/cookie';
 
 /** Julia's HDR_VERSION_LEN. */
@@ -31,7 +30,13 @@ export function versionBlock(): Buffer {
 
 /** True when the first 16 bytes of `hello` are `cookie` (constant time). */
 export function cookieMatches(hello: Uint8Array, cookie: string): boolean {
-  return timingSafeEqual(hello.subarray(0, COOKIE_LEN), padded(cookie, COOKIE_LEN));
+  // Every byte is compared whatever differs first (no early exit), as crypto.timingSafeEqual does;
+  // written out because loading node:crypto would cost every worker's start-up.
+  const expected = padded(cookie, COOKIE_LEN);
+  if (hello.length < COOKIE_LEN) return false;
+  let diff = 0;
+  for (let i = 0; i < COOKIE_LEN; i++) diff |= hello[i] ^ expected[i];
+  return diff === 0;
 }
 
 /** Throws unless the version block is compatible with ours. */

@@ -5,7 +5,6 @@
  */
 import * as net from 'node:net';
 import * as os from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { PGRP } from '../cluster/process-group';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
@@ -53,7 +52,8 @@ function listen(server: net.Server, opts: WorkerOptions): Promise<Address> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     if ((opts.transport ?? 'unix') === 'unix' && !opts.bindTo) {
-      const path = `\0dts-${process.pid}-${randomBytes(6).toString('hex')}`;
+      // Unique, not secret (the cookie guards the socket): no need for node:crypto here.
+      const path = `\0dts-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
       server.listen(path, () => resolve({ path }));
     } else {
       const [host, port] = (opts.bindTo ?? '127.0.0.1').split(/:(?=\d+$)/);
