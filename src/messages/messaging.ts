@@ -53,12 +53,17 @@ export interface FrameFields {
   rootPath?: string | readonly string[];
 }
 
-/** Encodes `payload` and sends one frame of `kind` on `conn`. Encode errors throw before anything is sent. */
-export function sendFrame(conn: Connection, kind: MessageKind, payload: unknown, f: FrameFields = {}): void {
+const NO_FIELDS: FrameFields = {};
+
+/**
+ * Encodes `payload` and sends one frame of `kind` on `conn`. Encode errors throw before anything is sent.
+ * `requestId` overrides `f.requestId` (so a request needs no copy of its fields object).
+ */
+export function sendFrame(conn: Connection, kind: MessageKind, payload: unknown, f: FrameFields = NO_FIELDS, requestId = f.requestId): void {
   const state = peerState(conn);
   try {
     const enc = encodeValue(payload, f.rootPath ?? 'value', state);
-    const env = buildEnvelope(kind, f.requestId, f.responseId, f.refWhence, f.refId, f.op, f.isError);
+    const env = buildEnvelope(kind, requestId, f.responseId, f.refWhence, f.refId, f.op, f.isError);
     conn.send(env, enc.inline, enc.segments);
   } catch (e) {
     rollbackPeerState(state);

@@ -1,21 +1,35 @@
 /**
- * Requests awaiting a Result: each gets an id, is remembered with the process it went to, and is
- * settled by the matching Result frame or failed at once when that process goes away.
+ * Requests awaiting a Result: each gets an id, is remembered with the connection it went out on, and is
+ * settled by the matching Result frame or failed at once when that connection closes.
+ * This is on every remote call's path, so a request is one Map entry and one Promise, nothing more.
  */
 import type { Connection } from '../transport/connection';
 import { ProcessExitedException } from '../errors';
 import { sendFrame, type FrameFields, type MessageKind } from './messaging';
 
+/** What a Result settles a request with. */
+export interface Outcome {
+  value: unknown;
+  isError: boolean;
+}
+
+/** Turns an error answer from process `pid` into what the call rejects with. */
+export type WrapError = (value: unknown, pid: number) => unknown;
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   conn: Connection;
-  /** Turns the decoded answer into the request's outcome (e.g. wrapping errors). */
-  map?: (value: unknown, isError: boolean, pid: number) => unknown;
+  /**
+   * For calls: resolve with the value itself, or reject with `wrapError(value, peer)` when the answer
+   * is an error. Without it, resolve with the `Outcome`.
+   */
+  wrapError: WrapError | undefined;
 }
 
 const pending = new Map<number, Pending>();
-const byConnection = new Map<Connection, Set<number>>();
+/** Connections whose close already fails their pending requests. */
+const watched = new WeakSet<Connection>();
 let lastRequestId = 0;
 
 /** A fresh request id. */
@@ -23,35 +37,43 @@ export function nextRequestId(): number {
   return ++lastRequestId;
 }
 
+function remember(conn: Connection, requestId: number, p: Pending): void {
+  pending.set(requestId, p);
+  if (!watched.has(conn)) {
+    watched.add(conn);
+    conn.onClose(failAll);
+  }
+  conn.hold();
+}
+
 /** Remembers a request sent on `conn`; the returned promise settles with its Result. */
-export function awaitResult(conn: Connection, requestId: number): Promise<{ value: unknown; isError: boolean }> {
-  return new Promise((resolve, reject) => {
-    pending.set(requestId, { resolve: resolve as (v: unknown) => void, reject, conn });
-    let set = byConnection.get(conn);
-    if (set === undefined) {
-      set = new Set();
-      byConnection.set(conn, set);
-      conn.onClose(failAll);
-    }
-    set.add(requestId);
-    conn.hold();
-  });
+export function awaitResult(conn: Connection, requestId: number): Promise<Outcome> {
+  return new Promise((resolve, reject) => remember(conn, requestId, { resolve: resolve as (v: unknown) => void, reject, conn, wrapError: undefined }));
 }
 
 /**
  * Sends a request frame and resolves with its Result. If the payload cannot be encoded, nothing was
  * sent and nothing stays pending: the encode error is thrown.
  */
-export function sendRequest(
-  conn: Connection,
-  kind: MessageKind,
-  payload: unknown,
-  fields: Omit<FrameFields, 'requestId'> = {},
-): Promise<{ value: unknown; isError: boolean }> {
+export function sendRequest(conn: Connection, kind: MessageKind, payload: unknown, fields: FrameFields = {}): Promise<Outcome> {
+  return send(conn, kind, payload, fields, undefined) as Promise<Outcome>;
+}
+
+/**
+ * Like {@link sendRequest}, for calls: resolves with the answer's value itself, or rejects with
+ * `wrapError(value, conn.peer)` when the answer is an error (one Promise per call, no Outcome object).
+ */
+export function sendCall(conn: Connection, kind: MessageKind, payload: unknown, fields: FrameFields, wrapError: WrapError): Promise<unknown> {
+  return send(conn, kind, payload, fields, wrapError);
+}
+
+function send(conn: Connection, kind: MessageKind, payload: unknown, fields: FrameFields, wrapError: WrapError | undefined): Promise<unknown> {
   const requestId = nextRequestId();
-  const result = awaitResult(conn, requestId);
+  let p!: Pending;
+  const result = new Promise<unknown>((resolve, reject) => (p = { resolve, reject, conn, wrapError }));
+  remember(conn, requestId, p);
   try {
-    sendFrame(conn, kind, payload, { ...fields, requestId });
+    sendFrame(conn, kind, payload, fields, requestId);
   } catch (e) {
     result.catch(() => undefined);
     take(requestId);
@@ -64,7 +86,9 @@ export function sendRequest(
 export function settle(responseId: number, value: unknown, isError: boolean): boolean {
   const p = take(responseId);
   if (p === undefined) return false;
-  p.resolve({ value, isError });
+  if (p.wrapError === undefined) p.resolve({ value, isError });
+  else if (isError) p.reject(p.wrapError(value, p.conn.peer));
+  else p.resolve(value);
   return true;
 }
 
@@ -80,20 +104,16 @@ function take(id: number): Pending | undefined {
   const p = pending.get(id);
   if (p === undefined) return undefined;
   pending.delete(id);
-  byConnection.get(p.conn)?.delete(id);
   p.conn.release();
   return p;
 }
 
+/** The connection closed: every request still waiting on it fails (a rare event: a scan is fine). */
 function failAll(conn: Connection): void {
-  const ids = byConnection.get(conn);
-  byConnection.delete(conn);
-  if (!ids) return;
-  for (const id of ids) {
-    const p = pending.get(id);
-    if (!p) continue;
+  for (const [id, p] of pending) {
+    if (p.conn !== conn) continue;
     pending.delete(id);
-    p.conn.release();
+    conn.release();
     p.reject(new ProcessExitedException(conn.peer, conn.closeReason));
   }
 }
