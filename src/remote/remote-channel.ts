@@ -58,6 +58,18 @@ export function isClosedError(e: unknown): boolean {
 
 let fromWireBuild = false;
 
+let waiting = 0;
+let keeper: NodeJS.Timeout | undefined;
+/** Counts local RemoteChannel operations under way; while there are some, the event loop stays alive. */
+function keepAlive(delta: number): void {
+  waiting += delta;
+  if (waiting > 0 && keeper === undefined) keeper = setInterval(() => undefined, 1 << 30);
+  else if (waiting === 0 && keeper !== undefined) {
+    clearInterval(keeper);
+    keeper = undefined;
+  }
+}
+
 /**
  * A reference to a channel on process `where`. `new RemoteChannel(pid?)` makes a `Channel(1)` on `pid`
  * (default: this process); `new RemoteChannel(() => new Channel(10), pid)` runs the factory on `pid`.
@@ -129,8 +141,15 @@ export class RemoteChannel<T = unknown> implements AsyncIterable<T> {
     if (this.where === myid()) {
       const rv = findRef(this.whence, this.id);
       if (rv === undefined) throw new Error(`RemoteChannel ${this.whence}:${this.id}: its channel is no longer stored on process ${this.where}`);
-      const ch = await rv.whenChannel();
-      return callChannel(ch, CHANNEL_METHODS[op]!, args, this.where);
+      // Waiting here on other processes (a take that a worker's put will answer) keeps this process
+      // alive, as a remote operation's pending request does.
+      keepAlive(1);
+      try {
+        const ch = await rv.whenChannel();
+        return await callChannel(ch, CHANNEL_METHODS[op]!, args, this.where);
+      } finally {
+        keepAlive(-1);
+      }
     }
     const r = await sendRequest(connectionTo(this.where), MessageKind.ChannelOp, args, { refWhence: this.whence, refId: this.id, op, rootPath: 'args' });
     if (r.isError) throw asRemoteException(this.where, r.value);
