@@ -77,12 +77,15 @@ export class RemoteValue {
   }
 }
 
-/** Key of an RRID in the store. Two numbers in one string keep the Map simple and fast enough. */
-export function refKey(whence: number, id: number): string {
-  return `${whence}:${id}`;
+/**
+ * Key of an RRID in the store: both numbers in one exact float64 (process ids stay below 2^21, counters
+ * below 2^32), so Map lookups hash a number instead of building a string.
+ */
+export function refKey(whence: number, id: number): number {
+  return whence * 0x100000000 + id;
 }
 
-const store = new Map<string, RemoteValue>();
+const store = new Map<number, RemoteValue>();
 
 /**
  * The entry for a reference, created when absent (with `client` holding one reference, when given).

@@ -38,8 +38,16 @@ const reclaimed = new FinalizationRegistry<Holding>((h) => {
   settle(h);
 });
 
+/** Off only in bench/references.ts, to measure what tracking costs (references then never release). */
+let tracking = true;
+
+/** @internal Turns reference tracking off or on in this process (benchmark baseline only). */
+export function setTrackingForBenchmark(on: boolean): void {
+  tracking = on;
+}
+
 /** The live reference objects of this process, by reference id. */
-const live = new Map<string, WeakRef<object>>();
+const live = new Map<number, WeakRef<object>>();
 let remoteHoldings = 0;
 
 /**
@@ -48,6 +56,7 @@ let remoteHoldings = 0;
  */
 export function hold(ref: object, where: number, whence: number, id: number, weight: number, announce = false): Holding {
   const h = new Holding(where, whence, id, weight);
+  if (!tracking) return h;
   reclaimed.register(ref, h, ref);
   live.set(refKey(whence, id), new WeakRef(ref));
   if (where !== myid()) remoteHoldings++;
@@ -63,6 +72,10 @@ export function heldObject(whence: number, id: number): object | undefined {
 /** Releases the references `ref` counts for (idempotent). */
 export function release(ref: object, h: Holding): void {
   if (h.released) return;
+  if (!tracking) {
+    h.released = true;
+    return;
+  }
   reclaimed.unregister(ref);
   const key = refKey(h.whence, h.id);
   if (live.get(key)?.deref() === ref) live.delete(key);
