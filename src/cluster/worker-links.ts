@@ -76,7 +76,8 @@ setDialer(dial);
 
 onMessage(MessageKind.Identify, (conn, h, payload) => {
   const pid = payload;
-  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 2 || pid === PGRP.id || PGRP.id === 1 || PGRP.topology === 'master_worker') {
+  // (A worker still joining has id 1 for now: a worker that joined before it may dial it already.)
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 2 || pid === PGRP.id || PGRP.topology === 'master_worker') {
     conn.close(`refused an Identify from ${String(pid)}`);
     return;
   }

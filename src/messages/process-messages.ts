@@ -5,7 +5,7 @@
  */
 import type { Connection } from '../transport/connection';
 import { decodeValue } from '../serialization/wire-codec';
-import { findRef, lookupRef, deleteClient, storedCount, type RemoteValue } from '../remote/ref-store';
+import { addClient, findRef, lookupRef, deleteClient, storedCount, type RemoteValue } from '../remote/ref-store';
 import { applyNotices, remoteHoldingCount } from '../remote/ref-tracking';
 import { MessageKind, RefOp, type Header } from './envelope';
 import { peerState, sendFrame } from './messaging';
@@ -109,8 +109,12 @@ function handleCall(
   inline: Uint8Array,
   segments: ArrayBuffer[],
 ): void {
-  const rv: RemoteValue | undefined =
-    kind === MessageKind.Call || kind === MessageKind.CallWait ? lookupRef(whence, id, conn.peer) : undefined;
+  let rv: RemoteValue | undefined;
+  if (kind === MessageKind.Call || kind === MessageKind.CallWait) {
+    // The call registers its caller as a holder (a holder it forwarded the Future to may be known already).
+    rv = lookupRef(whence, id);
+    addClient(whence, id, conn.peer, 1);
+  }
   const done = (value: unknown, isError: boolean): void => {
     switch (kind) {
       case MessageKind.CallFetch:
