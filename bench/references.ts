@@ -22,16 +22,18 @@ const ROUNDS = quick ? 3 : 5;
 const progress = (what: string): void => void process.stderr.write(`  ${what}\n`);
 const gcHere = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
-/** Median µs of `n` sequential samples of `op`. */
-async function sample(n: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 200; i++) await op(i);
-  const s = new Float64Array(n);
+/** Median µs of each op over `n` samples, the ops taking turns sample by sample (so drift hits all alike). */
+async function interleaved(n: number, ops: Array<(i: number) => Promise<unknown>>): Promise<number[]> {
+  for (let i = 0; i < 200; i++) for (const op of ops) await op(i);
+  const s = ops.map(() => new Float64Array(n));
   for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await op(i);
-    s[i] = (performance.now() - t0) * 1000;
+    for (let k = 0; k < ops.length; k++) {
+      const t0 = performance.now();
+      await ops[k](i);
+      s[k][i] = (performance.now() - t0) * 1000;
+    }
   }
-  return median(s);
+  return s.map((x) => median(x));
 }
 
 /** ms to create, fetch and drop 1000 Futures on `w`. */
@@ -42,6 +44,9 @@ async function futuresBatch(w: number, from: number): Promise<number> {
   return performance.now() - t0;
 }
 const addOne = (x: number): number => x + 1;
+/** Runs on the baseline owner: drops what the untracked calls left (their caller never releases them). */
+const forgetUntracked = (): void =>
+  (process as unknown as { mainModule: NodeJS.Module }).mainModule.require('../remote/ref-store.js').dropClient(1);
 
 /**
  * `n` Futures on `tracked` with reference tracking and `n` on `untracked` without it, alternating batch
@@ -58,6 +63,7 @@ async function futuresRun(tracked: number, untracked: number, n: number): Promis
     } finally {
       setTrackingForBenchmark(true);
     }
+    await remotecall_fetch(forgetUntracked, untracked); // untimed: so the baseline owner does not fill up
   }
   return [on, off];
 }
@@ -82,12 +88,20 @@ async function main(): Promise<void> {
   const calls: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     progress(`RemoteChannel put+take vs remotecall_fetch, round ${r + 1}/${ROUNDS}`);
-    calls.push(await sample(n, (i) => remotecall_fetch(Math.abs, w, -i)));
-    pairs.push(await sample(n, async (i) => {
-      await rc.put(i);
-      await rc.take();
-    }));
-    together.push(await sample(n, (i) => Promise.all([rc.put(i), rc.take()])));
+    const [c, p, t] = await interleaved(n, [
+      async (i) => {
+        await remotecall_fetch(Math.abs, w, -i);
+        await remotecall_fetch(Math.abs, w, -i);
+      },
+      async (i) => {
+        await rc.put(i);
+        await rc.take();
+      },
+      (i) => Promise.all([rc.put(i), rc.take()]),
+    ]);
+    calls.push(c / 2);
+    pairs.push(p);
+    together.push(t);
   }
   const call = median(calls), pair = median(pairs), both = median(together);
   out.channel = { remotecallFetchUs: calls, putThenTakeUs: pairs, putAndTakeTogetherUs: together, ratioSequential: pair / (2 * call), ratioTogether: both / call };
@@ -100,7 +114,7 @@ async function main(): Promise<void> {
   const storedStart = (await stats(w)).storedValues;
   const tracked: number[] = [];
   const untracked: number[] = [];
-  const [spare] = await addprocs(1); // untracked values are never freed: keep them off the measured owner
+  const [spare] = await addprocs(1); // the baseline's owner, kept apart from the measured one
   for (let r = 0; r < ROUNDS; r++) {
     progress(`${count} Futures, tracked and untracked, round ${r + 1}/${ROUNDS}`);
     const [on, off] = await futuresRun(w, spare, count);
