@@ -196,3 +196,32 @@ test('reference tracking survives a send that fails to encode (nothing stays reg
   expect(await f.fetch()).toBe(5);
   expect(await stored(w[0])).toBe(base);
 });
+
+test('references to values of a process that left count no more, and fail with ProcessExitedException', async () => {
+  const [x] = await addprocs(1);
+  const held = (await stats()).heldReferences;
+  const f = remotecall(() => 'lost', x);
+  const rc = new RemoteChannel(x);
+  await f.wait();
+  expect((await stats()).heldReferences).toBe(held + 2);
+  await dts.rmprocs(x);
+  expect((await stats()).heldReferences).toBe(held);
+  await expect(f.fetch()).rejects.toBeInstanceOf(dts.ProcessExitedException);
+  await expect(rc.put(1)).rejects.toBeInstanceOf(dts.ProcessExitedException);
+});
+
+test('a Future sent on while its fetch is under way still reaches its value from the new holder', async () => {
+  const base = await settledBase(w[0]);
+  const slow = remotecall(() => new Promise((r) => setTimeout(() => r('slow'), 200)), w[0]);
+  const fetching = slow.fetch();
+  const onB = remotecall_fetch(async (x: Fut) => x.fetch(), w[1], slow);
+  expect(await fetching).toBe('slow');
+  expect(await onB).toBe('slow');
+  const ready = remotecall(() => 'ready', w[0]);
+  await ready.wait();
+  const fetching2 = ready.fetch(); // the value is there: the owner answers at once
+  const onC = remotecall_fetch(async (x: Fut) => x.fetch(), w[2], ready);
+  expect(await fetching2).toBe('ready');
+  expect(await onC).toBe('ready');
+  expect(await collectUntil(async () => (await stored(w[0])) === base)).toBe(true);
+});

@@ -34,7 +34,7 @@ export class Holding {
 const reclaimed = new FinalizationRegistry<Holding>((h) => {
   if (h.released) return;
   const key = refKey(h.whence, h.id);
-  if (live.get(key)?.deref() === undefined) live.delete(key);
+  if (live.get(key)?.ref.deref() === undefined) live.delete(key);
   settle(h);
 });
 
@@ -47,7 +47,7 @@ export function setTrackingForBenchmark(on: boolean): void {
 }
 
 /** The live reference objects of this process, by reference id. */
-const live = new Map<number, WeakRef<object>>();
+const live = new Map<number, { ref: WeakRef<object>; h: Holding }>();
 let remoteHoldings = 0;
 
 /**
@@ -58,7 +58,7 @@ export function hold(ref: object, where: number, whence: number, id: number, wei
   const h = new Holding(where, whence, id, weight);
   if (!tracking) return h;
   reclaimed.register(ref, h, ref);
-  live.set(refKey(whence, id), new WeakRef(ref));
+  live.set(refKey(whence, id), { ref: new WeakRef(ref), h });
   if (where !== myid()) remoteHoldings++;
   if (announce) notice(where, weight, whence, id, myid());
   return h;
@@ -66,7 +66,7 @@ export function hold(ref: object, where: number, whence: number, id: number, wei
 
 /** The live object this process already holds for a reference, if any. */
 export function heldObject(whence: number, id: number): object | undefined {
-  return live.get(refKey(whence, id))?.deref();
+  return live.get(refKey(whence, id))?.ref.deref();
 }
 
 /** Releases the references `ref` counts for (idempotent). */
@@ -78,9 +78,26 @@ export function release(ref: object, h: Holding): void {
   }
   reclaimed.unregister(ref);
   const key = refKey(h.whence, h.id);
-  if (live.get(key)?.deref() === ref) live.delete(key);
+  if (live.get(key)?.ref.deref() === ref) live.delete(key);
   settle(h);
 }
+
+/**
+ * An owner left the cluster: its values are gone, so the references to them count no more (using one
+ * fails with ProcessExitedException), and nothing is left to tell it.
+ */
+function ownerGone(pid: number): void {
+  queues.delete(pid);
+  for (const [key, e] of live) {
+    if (e.h.where !== pid || e.h.released) continue;
+    e.h.released = true;
+    remoteHoldings--;
+    live.delete(key);
+    const obj = e.ref.deref();
+    if (obj !== undefined) reclaimed.unregister(obj);
+  }
+}
+PGRP.onGone.push(ownerGone);
 
 function settle(h: Holding): void {
   h.released = true;
