@@ -192,7 +192,7 @@ test('reference tracking survives a send that fails to encode (nothing stays reg
   const base = await settledBase(w[0]);
   const f = remotecall(() => 5, w[0]);
   await f.wait();
-  await expect(remotecall_fetch((x: unknown) => x, w[1], f, new WeakMap())).rejects.toThrow(/args\[1\]/);
+  await expect(remotecall_fetch((x: unknown, _y: unknown) => x, w[1], f, new WeakMap())).rejects.toThrow(/args\[1\]/);
   expect(await f.fetch()).toBe(5);
   expect(await stored(w[0])).toBe(base);
 });

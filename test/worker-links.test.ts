@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { dts, teardown, eventually, alive, ROOT } from './helpers';
 
-const { addprocs, remotecall, remotecall_fetch, stats, workers, RemoteChannel, Channel, Future, worker_id_from_socket, finalize } = dts;
+const { addprocs, remotecall, remotecall_fetch, remotecall_wait, remote_do, stats, workers, RemoteChannel, Channel, Future, worker_id_from_socket, finalize } = dts;
 type Fut<T = unknown> = InstanceType<typeof Future<T>>;
 
 jest.setTimeout(60_000);

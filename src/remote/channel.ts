@@ -51,7 +51,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     this.sz_max = size;
   }
 
-  /** How many values are in the buffer (for an unbuffered channel: how many `put`s wait). */
+  /**
+   * How many values are in the buffer (for an unbuffered channel: how many `put`s wait).
+   *
+   * ```ts
+   * const c = new Channel(4); await c.put(1); c.n_avail(); // 1
+   * ```
+   */
   n_avail(): number {
     return this.sz_max === 0 ? this.#putters.length : this.#buf.length - this.#head;
   }
