@@ -225,3 +225,23 @@ test('a Future sent on while its fetch is under way still reaches its value from
   expect(await onC).toBe('ready');
   expect(await collectUntil(async () => (await stored(w[0])) === base)).toBe(true);
 });
+
+test('references sent around concurrently among all processes are all released in the end', async () => {
+  const [owner, b, c] = w;
+  const base = await settledBase(owner);
+  await (async () => {
+    const fs = Array.from({ length: 60 }, (_, i) => remotecall((k: number) => ({ k }), owner, i));
+    const hop = (x: Fut[], next: number) => remotecall_fetch((y: Fut[]) => y.length, next, x);
+    // b and c each receive every reference, pass them to each other and back to the master, at once
+    const relay = (via: number, to: number) =>
+      remotecall_fetch(async (x: Fut[], t: number) => {
+        const [back] = await Promise.all([remotecall_fetch((y: Fut[]) => y, t, x), remotecall_fetch((y: Fut[]) => y.length, 1, x)]);
+        return (back as Fut[]).length;
+      }, via, fs, to);
+    expect(await Promise.all([relay(b, c), relay(c, b), hop(fs, b), hop(fs.slice(0, 30), c)])).toEqual([60, 60, 60, 30]);
+    // half are fetched here, the rest simply dropped
+    await Promise.all(fs.slice(0, 30).map((f) => f.fetch()));
+  })();
+  expect(await collectUntil(async () => (await stored(owner)) === base)).toBe(true);
+  for (const p of [1, b, c]) expect((await stats(p)).heldReferences).toBe(0);
+});
