@@ -111,7 +111,11 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
     const master = PGRP.add(1, { host: 'localhost' });
     master.connection = conn;
     master.state = 'up';
-    for (const o of join.others) if (PGRP.get(o.id) === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
+    for (const o of join.others) {
+      const known = PGRP.get(o.id);
+      if (known === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
+      else known.config.userdata ??= o.address; // it dialled us before we joined
+    }
     conn.onClose(() => exitSoon(0));
     const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
     // lazy: false connects every pair at addprocs: each worker dials those that announced before it.
