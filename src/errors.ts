@@ -116,3 +116,23 @@ export function describeThrown(v: unknown): string {
     return String(v);
   }
 }
+
+/**
+ * An operation found an object in the wrong state: Julia's `InvalidStateException`, raised by `put`,
+ * `take`, `fetch` and `wait` on a closed channel. `state` names the state (`'closed'`).
+ *
+ * ```ts
+ * const c = new Channel(1); c.close();
+ * await c.put(1).catch((e) => e.state); // 'closed'
+ * ```
+ */
+export class InvalidStateException extends Error {
+  /** The state the object was in. */
+  readonly state: string;
+
+  constructor(message: string, state: string) {
+    super(message);
+    this.name = 'InvalidStateException';
+    this.state = state;
+  }
+}

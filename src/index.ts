@@ -9,8 +9,10 @@
  * ```
  */
 import './messages/process-messages';
+import './cluster/worker-links';
 import { registerPackageExports } from './serialization/functions';
 import { registerBuiltinTypes } from './serialization/builtin-types';
+import { registerReferenceTypes } from './remote/ref-codec';
 
 export { myid, nprocs, nworkers, procs, workers } from './cluster/process-group';
 export type { Topology } from './cluster/process-group';
@@ -24,7 +26,14 @@ export { cluster_cookie } from './cluster/cookie';
 export { remotecall, remotecall_fetch, remotecall_wait, remote_do } from './remote/remotecall';
 export type { RemoteFunction } from './remote/remotecall';
 export { Future } from './remote/future';
-export { fetch, wait, isready, put } from './remote/generic';
+export { Channel } from './remote/channel';
+export { RemoteChannel } from './remote/remote-channel';
+export type { ChannelFactory, ChannelLike } from './remote/remote-channel';
+export { finalize } from './remote/finalize';
+export type { Finalizable } from './remote/finalize';
+export { remoteref_id, channel_from_id, worker_id_from_socket } from './remote/ref-api';
+export type { RRID } from './remote/ref-api';
+export { fetch, wait, isready, put, take, close } from './remote/generic';
 export { stats } from './remote/stats';
 export type { ProcessStats } from './remote/stats';
 export { registerType } from './serialization/register-type';
@@ -37,8 +46,10 @@ export {
   ProcessExitedException,
   CompositeException,
   InterruptException,
+  InvalidStateException,
 } from './errors';
 
 import * as self from './index';
 registerBuiltinTypes();
+registerReferenceTypes();
 registerPackageExports(self as unknown as Record<string, unknown>);

@@ -45,7 +45,9 @@ export function buildEnvelope(
   return builder.asUint8Array();
 }
 
-const KIND_COUNT = Object.keys(MessageKind).length / 2;
+/** Which kind numbers exist (kinds are numbered with gaps: each branch of the protocol has its range). */
+const KNOWN_KIND = new Uint8Array(256);
+for (const v of Object.values(MessageKind)) if (typeof v === 'number') KNOWN_KIND[v] = 1;
 
 /** Reads envelopes out of one backing buffer (a connection's staging memory) without allocating. */
 export class EnvelopeReader {
@@ -72,7 +74,7 @@ export class EnvelopeReader {
     const env = Envelope.getRootAsEnvelope(bb, this.env);
     const h = this.out;
     h.kind = env.kind();
-    if (h.kind >= KIND_COUNT) throw new Error(`invalid envelope: unknown message kind ${h.kind}`);
+    if (KNOWN_KIND[h.kind] !== 1) throw new Error(`invalid envelope: unknown message kind ${h.kind}`);
     h.requestId = env.requestId();
     h.responseId = env.responseId();
     const ref = env.ref(this.ref);

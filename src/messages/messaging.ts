@@ -9,6 +9,7 @@ import { newPeerCodecState, rollbackPeerState, type PeerCodecState } from '../se
 import { buildEnvelope, MessageKind, RefOp } from './envelope';
 
 const peerStates = new WeakMap<Connection, PeerCodecState>();
+const stateConnections = new WeakMap<PeerCodecState, Connection>();
 
 /** The codec state of a connection (what was already sent on it). */
 export function peerState(conn: Connection): PeerCodecState {
@@ -16,8 +17,37 @@ export function peerState(conn: Connection): PeerCodecState {
   if (s === undefined) {
     s = newPeerCodecState();
     peerStates.set(conn, s);
+    stateConnections.set(s, conn);
   }
   return s;
+}
+
+/** The process at the other end of the connection whose codec state is `context` (0 when unknown). */
+export function peerOfContext(context: unknown): number {
+  return context !== null && typeof context === 'object' ? stateConnections.get(context as PeerCodecState)?.peer ?? 0 : 0;
+}
+
+/** Effects of the frame being encoded that take hold only once it is sent (see `afterSend`). */
+const sentEffects: Array<() => void> = [];
+
+/**
+ * Runs `effect` once the frame now being encoded has been handed to the connection; drops it if the
+ * frame is never sent (an encode error later in the value). Reference tracking registers a reference's
+ * receiver this way, so a failed send leaves no registration behind.
+ */
+export function afterSend(effect: () => void): void {
+  sentEffects.push(effect);
+}
+
+/**
+ * How this process reaches a process it has no connection to yet (worker-to-worker links are made on
+ * first use); installed by the worker runtime.
+ */
+let dialer: ((pid: number) => Connection | undefined) | undefined;
+
+/** Installs the function that opens a connection on first use (see `connectionTo`). */
+export function setDialer(d: (pid: number) => Connection | undefined): void {
+  dialer = d;
 }
 
 /**
@@ -33,10 +63,9 @@ export function connectionTo(pid: number): Connection {
   const conn = rec.connection;
   if (conn === undefined || conn.closed) {
     if (rec.state === 'down') throw new ProcessExitedException(pid, rec.goneReason);
-    throw new Error(
-      `process ${PGRP.id} has no connection to process ${pid}` +
-        (PGRP.id !== 1 && pid !== 1 ? ' (worker-to-worker connections are not available in this version)' : ''),
-    );
+    const dialed = dialer?.(pid);
+    if (dialed !== undefined) return dialed;
+    throw new Error(`process ${PGRP.id} has no connection to process ${pid}`);
   }
   return conn;
 }
@@ -67,9 +96,11 @@ export function sendFrame(conn: Connection, kind: MessageKind, payload: unknown,
     conn.send(env, enc.inline, enc.segments);
   } catch (e) {
     rollbackPeerState(state);
+    sentEffects.length = 0;
     throw e;
   }
   if (state.journal.length !== 0) state.journal.length = 0;
+  if (sentEffects.length !== 0) for (const effect of sentEffects.splice(0)) effect();
 }
 
 export { MessageKind, RefOp };

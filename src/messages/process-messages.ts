@@ -5,7 +5,8 @@
  */
 import type { Connection } from '../transport/connection';
 import { decodeValue } from '../serialization/wire-codec';
-import { findRef, lookupRef, deleteClient, storedCount, type RemoteValue } from '../remote/ref-store';
+import { addClient, findRef, lookupRef, deleteClient, storedCount, type RemoteValue } from '../remote/ref-store';
+import { applyNotices, remoteHoldingCount } from '../remote/ref-tracking';
 import { MessageKind, RefOp, type Header } from './envelope';
 import { peerState, sendFrame } from './messaging';
 import { fail, settle, pendingCount } from './requests';
@@ -18,6 +19,15 @@ const extra = new Map<MessageKind, PayloadHandler>();
 /** Registers the handler of a cluster message kind (Join, JoinComplete, Exit, …). */
 export function onMessage(kind: MessageKind, handler: PayloadHandler): void {
   extra.set(kind, handler);
+}
+
+/** A handler that decodes the payload itself (to answer a payload that cannot be decoded its own way). */
+export type FrameKindHandler = (conn: Connection, header: Header, inline: Uint8Array, segments: ArrayBuffer[]) => void;
+const raw = new Map<MessageKind, FrameKindHandler>();
+
+/** Registers a handler that receives the frame undecoded (`inline` is only valid during the call). */
+export function onFrame(kind: MessageKind, handler: FrameKindHandler): void {
+  raw.set(kind, handler);
 }
 
 /** Handles one frame. Exceptions never escape: a message that cannot be handled fails only itself. */
@@ -33,6 +43,8 @@ export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, seg
     case MessageKind.RefOp:
       return handleRefOp(conn, h.op, h.requestId, h.refWhence, h.refId, inline, segments);
     default: {
+      const rawHandler = raw.get(h.kind);
+      if (rawHandler !== undefined) return rawHandler(conn, h, inline, segments);
       const handler = extra.get(h.kind);
       if (handler === undefined) {
         process.emitWarning(`distributed-ts: ignoring message of kind ${MessageKind[h.kind] ?? h.kind} from process ${conn.peer}`);
@@ -42,6 +54,7 @@ export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, seg
       try {
         payload = decodeValue(inline, segments, peerState(conn));
       } catch (e) {
+        if (h.requestId !== 0) return reply(conn, h.requestId, e, true);
         process.emitWarning(`distributed-ts: undecodable ${MessageKind[h.kind]} message from process ${conn.peer}: ${(e as Error).message}`);
         return;
       }
@@ -50,8 +63,14 @@ export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, seg
   }
 }
 
-/** Sends a Result, falling back to sending the encode error when the value itself cannot travel. */
-function reply(conn: Connection, requestId: number, value: unknown, isError: boolean): void {
+/**
+ * Sends a Result, falling back to sending the encode error when the value itself cannot travel. It goes
+ * on this process's own connection to the requester when there is one (two workers that dialled each
+ * other at once have two), so everything this process sends to one peer stays in one ordered stream.
+ */
+export function reply(conn: Connection, requestId: number, value: unknown, isError: boolean): void {
+  const own = PGRP.get(conn.peer)?.connection;
+  if (own !== undefined && !own.closed) conn = own;
   if (conn.closed) return;
   try {
     sendFrame(conn, MessageKind.Result, value, { responseId: requestId, isError, rootPath: 'result' });
@@ -90,8 +109,12 @@ function handleCall(
   inline: Uint8Array,
   segments: ArrayBuffer[],
 ): void {
-  const rv: RemoteValue | undefined =
-    kind === MessageKind.Call || kind === MessageKind.CallWait ? lookupRef(whence, id, conn.peer) : undefined;
+  let rv: RemoteValue | undefined;
+  if (kind === MessageKind.Call || kind === MessageKind.CallWait) {
+    // The call registers its caller as a holder (a holder it forwarded the Future to may be known already).
+    rv = lookupRef(whence, id);
+    addClient(whence, id, conn.peer, 1);
+  }
   const done = (value: unknown, isError: boolean): void => {
     switch (kind) {
       case MessageKind.CallFetch:
@@ -141,15 +164,14 @@ function handleRefOp(
   const client = conn.peer;
   switch (op) {
     case RefOp.Fetch: {
-      const rv = lookupRef(whence, id, client);
-      rv.whenSettled().then(() => {
-        reply(conn, requestId, rv.value, rv.isError);
-        deleteClient(whence, id, client);
-      });
+      // The fetcher releases its reference itself once the value arrived (a RefNotices frame), so a
+      // reference it sends on while the fetch is under way is registered before that release.
+      const rv = lookupRef(whence, id);
+      rv.whenSettled().then(() => reply(conn, requestId, rv.value, rv.isError));
       return;
     }
     case RefOp.Wait: {
-      const rv = lookupRef(whence, id, client);
+      const rv = lookupRef(whence, id);
       rv.whenSettled().then(() => reply(conn, requestId, rv.isError ? rv.value : undefined, rv.isError));
       return;
     }
@@ -162,7 +184,7 @@ function handleRefOp(
       } catch (e) {
         return reply(conn, requestId, e, true);
       }
-      const rv = lookupRef(whence, id, client);
+      const rv = lookupRef(whence, id);
       try {
         rv.set(value, false);
       } catch (e) {
@@ -186,13 +208,21 @@ export interface ProcessStats {
   pendingRequests: number;
   /** Processes this one holds an open connection to, sorted. */
   connectedTo: number[];
+  /** References this process holds to values owned by other processes (unfetched Futures, RemoteChannels). */
+  heldReferences: number;
 }
 
 /** This process's counters. */
 export function localStats(): ProcessStats {
   const connectedTo: number[] = [];
   for (const [pid, rec] of PGRP.processes) if (rec.connection && !rec.connection.closed) connectedTo.push(pid);
-  return { pid: PGRP.id, storedValues: storedCount(), pendingRequests: pendingCount(), connectedTo: connectedTo.sort((a, b) => a - b) };
+  return {
+    pid: PGRP.id,
+    storedValues: storedCount(),
+    pendingRequests: pendingCount(),
+    connectedTo: connectedTo.sort((a, b) => a - b),
+    heldReferences: remoteHoldingCount(),
+  };
 }
 
 onMessage(MessageKind.Stats, (conn, h) => reply(conn, h.requestId, localStats(), false));
@@ -200,3 +230,4 @@ onMessage(MessageKind.DelRefs, (conn, _h, payload) => {
   const ids = payload as number[];
   for (let i = 0; i + 1 < ids.length; i += 2) deleteClient(ids[i], ids[i + 1], conn.peer);
 });
+onMessage(MessageKind.RefNotices, (_conn, _h, payload) => applyNotices(payload));

@@ -3,9 +3,11 @@
  */
 import { myid } from '../cluster/process-group';
 import { CapturedException, RemoteException } from '../errors';
-import { connectionTo, MessageKind, RefOp, sendFrame } from '../messages/messaging';
+import { afterSend, connectionTo, MessageKind, peerOfContext, RefOp } from '../messages/messaging';
 import { sendRequest } from '../messages/requests';
-import { deleteClient, findRef, lookupRef, nextId } from './ref-store';
+import type { ValueReader, ValueWriter } from '../serialization/registry';
+import { findRef, lookupRef, nextId } from './ref-store';
+import { heldObject, hold, registerReceiver, release, type Holding } from './ref-tracking';
 
 /** Wraps an error raised by the computation behind a reference the way Julia does. */
 export function asRemoteException(pid: number, err: unknown): RemoteException {
@@ -18,40 +20,27 @@ export async function refOp(where: number, op: RefOp, whence: number, id: number
   return sendRequest(connectionTo(where), MessageKind.RefOp, payload, { refWhence: whence, refId: id, op, rootPath: 'value' });
 }
 
-/** Tells owners about unfetched Futures this process dropped, in batches. */
-const unfetched = new FinalizationRegistry<{ where: number; whence: number; id: number }>((r) => queueDelete(r.where, r.whence, r.id));
-const deleteQueue = new Map<number, number[]>();
-let flushScheduled = false;
-
-function queueDelete(where: number, whence: number, id: number): void {
-  if (where === myid()) {
-    deleteClient(whence, id, where);
-    return;
-  }
-  let q = deleteQueue.get(where);
-  if (q === undefined) deleteQueue.set(where, (q = []));
-  q.push(whence, id);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(flushDeletes).unref();
-  }
+/** The error a finalized reference raises when used. */
+export function finalizedError(kind: string, where: number, whence: number, id: number, what: string): Error {
+  return new Error(`cannot ${what} a ${kind} that was finalized (reference ${whence}:${id} on process ${where}): its remote value is freed`);
 }
 
-function flushDeletes(): void {
-  flushScheduled = false;
-  for (const [where, ids] of deleteQueue) {
-    deleteQueue.delete(where);
-    try {
-      sendFrame(connectionTo(where), MessageKind.DelRefs, ids, { rootPath: 'ids' });
-    } catch {
-      // The owner is gone, and its values with it.
-    }
-  }
+/** Set while `fromWire` builds a Future: the constructor then registers nothing. */
+let fromWireBuild = false;
+
+/** How a Future travels: by reference, or (once its value is here) with its value or its error. */
+const enum Wire {
+  Reference = 0,
+  Value = 1,
+  Error = 2,
 }
 
 /**
  * A remote reference to a value that will be set once, on process `where` (by default this one).
- * `remotecall` returns one; `new Future(pid)` makes an empty one that `put` fills.
+ * `remotecall` returns one; `new Future(pid)` makes an empty one that `put` fills. A Future can be sent
+ * to any process; the owner keeps the value until no process holds an unfetched reference to it (a
+ * fetch brings the value here and releases the owner's copy; so do `finalize(f)` and the garbage
+ * collector). A fetched Future travels with its value.
  *
  * ```ts
  * const f = remotecall(Math.sqrt, 2, 16);
@@ -68,28 +57,36 @@ export class Future<T = unknown> {
   #cached: { value: T } | undefined;
   #failed: RemoteException | undefined;
   #fetching: Promise<T> | undefined;
+  #holding: Holding | undefined;
+  #finalized = false;
 
   constructor(pid?: number);
-  /** @internal (where, whence, id) of an existing reference. */
+  /** @internal (where, whence, id) of a reference the message that made it registered this process for. */
   constructor(pid: number, whence: number, id: number);
   constructor(pid: number = myid(), whence?: number, id?: number) {
     if (!Number.isInteger(pid) || pid < 1) throw new TypeError(`Future: pid must be a positive integer, got ${String(pid)}`);
     this.where = pid;
     this.whence = whence ?? myid();
     this.id = id ?? nextId();
-    if (this.where === myid()) lookupRef(this.whence, this.id, myid());
-    else unfetched.register(this, { where: this.where, whence: this.whence, id: this.id }, this);
+    if (fromWireBuild) return;
+    // A fresh Future registers itself with its owner; one made for a Call was registered by the Call.
+    this.#holding = hold(this, this.where, this.whence, this.id, 1, whence === undefined || pid === myid());
+  }
+
+  #check(what: string): void {
+    if (this.#finalized) throw finalizedError('Future', this.where, this.whence, this.id, what);
   }
 
   /**
-   * Waits for the value and returns it. The value is cached: later fetches return it without a message.
-   * If the computation failed, throws its `RemoteException`.
+   * Waits for the value and returns it. The value is cached: later fetches return it without a message,
+   * and the owner's copy is released. If the computation failed, throws its `RemoteException`.
    *
    * ```ts
    * const v = await remotecall(() => 42, 2).fetch(); // 42
    * ```
    */
   fetch(): Promise<T> {
+    if (this.#finalized) return Promise.reject(finalizedError('Future', this.where, this.whence, this.id, 'fetch'));
     if (this.#cached !== undefined) return Promise.resolve(this.#cached.value);
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     return (this.#fetching ??= this.#fetchOnce());
@@ -99,18 +96,18 @@ export class Future<T = unknown> {
     try {
       let value: unknown, isError: boolean;
       if (this.where === myid()) {
-        const rv = findRef(this.whence, this.id) ?? lookupRef(this.whence, this.id, myid());
+        const rv = lookupRef(this.whence, this.id);
         await rv.whenSettled();
         ({ value, isError } = rv);
-        deleteClient(this.whence, this.id, myid());
       } else {
         ({ value, isError } = await refOp(this.where, RefOp.Fetch, this.whence, this.id));
-        unfetched.unregister(this);
       }
-      if (isError) {
-        throw (this.#failed = asRemoteException(this.where, value));
-      }
-      this.#cached = { value: value as T };
+      if (this.#finalized) throw finalizedError('Future', this.where, this.whence, this.id, 'fetch');
+      if (isError) this.#failed = asRemoteException(this.where, value);
+      else this.#cached = { value: value as T };
+      // The value is here now: the owner's copy is no longer needed on our account.
+      if (this.#holding !== undefined) release(this, this.#holding);
+      if (this.#failed !== undefined) throw this.#failed;
       return value as T;
     } finally {
       this.#fetching = undefined;
@@ -125,10 +122,11 @@ export class Future<T = unknown> {
    * ```
    */
   async wait(): Promise<this> {
+    this.#check('wait for');
     if (this.#cached !== undefined) return this;
     if (this.#failed !== undefined) throw this.#failed;
     if (this.where === myid()) {
-      const rv = lookupRef(this.whence, this.id, myid());
+      const rv = lookupRef(this.whence, this.id);
       await rv.whenSettled();
       if (rv.isError) throw asRemoteException(this.where, rv.value);
       return this;
@@ -146,6 +144,7 @@ export class Future<T = unknown> {
    * ```
    */
   async isready(): Promise<boolean> {
+    this.#check('query');
     if (this.#cached !== undefined || this.#failed !== undefined) return true;
     if (this.where === myid()) return findRef(this.whence, this.id)?.settled ?? false;
     return (await refOp(this.where, RefOp.IsReady, this.whence, this.id)).value as boolean;
@@ -159,9 +158,10 @@ export class Future<T = unknown> {
    * ```
    */
   async put(value: T): Promise<this> {
+    this.#check('put into');
     if (this.#cached !== undefined || this.#failed !== undefined) throw new Error('Future can be set only once');
     if (this.where === myid()) {
-      lookupRef(this.whence, this.id, myid()).set(value, false);
+      lookupRef(this.whence, this.id).set(value, false);
     } else {
       const r = await refOp(this.where, RefOp.Put, this.whence, this.id, value);
       if (r.isError) throw r.value instanceof Error ? r.value : asRemoteException(this.where, r.value);
@@ -170,8 +170,81 @@ export class Future<T = unknown> {
     return this;
   }
 
+  /**
+   * Releases this reference now (Julia's `finalize(f)`): the owner frees the value once no other process
+   * holds it, and any later use of this Future throws. Finalizing twice does nothing.
+   *
+   * ```ts
+   * const f = remotecall(() => new Float64Array(1e6), 2);
+   * f.finalize(); // worker 2 frees the array (unless the Future was sent elsewhere too)
+   * ```
+   */
+  finalize(): void {
+    if (this.#finalized) return;
+    this.#finalized = true;
+    this.#cached = undefined;
+    this.#failed = undefined;
+    if (this.#holding !== undefined) release(this, this.#holding);
+  }
+
   /** The cached value, if fetched or put here. @internal */
   get cachedValue(): { value: T } | undefined {
     return this.#cached;
+  }
+
+  /** @internal Writes a Future for the process at the other end of `context`. */
+  static toWire(f: Future, w: ValueWriter, context: unknown): void {
+    if (f.#finalized) throw finalizedError('Future', f.where, f.whence, f.id, 'send');
+    const mode = f.#cached !== undefined ? Wire.Value : f.#failed !== undefined ? Wire.Error : Wire.Reference;
+    w.uint(mode);
+    w.uint(f.where);
+    w.uint(f.whence);
+    w.uint(f.id);
+    if (mode === Wire.Value) w.value(f.#cached!.value, '.value');
+    else if (mode === Wire.Error) w.value(f.#failed, '.error');
+    else {
+      const to = peerOfContext(context);
+      const h = f.#holding;
+      if (to !== 0 && h !== undefined && !h.released) afterSend(() => registerReceiver(f.where, f.whence, f.id, to));
+    }
+  }
+
+  /** @internal Reads a Future written by `toWire` (one already held here is that same object). */
+  static fromWire(r: ValueReader): Future {
+    const mode = r.uint() as Wire;
+    const where = r.uint();
+    const whence = r.uint();
+    const id = r.uint();
+    const existing = heldObject(whence, id);
+    const known = existing instanceof Future ? existing : undefined;
+    if (mode !== Wire.Reference) {
+      const v = r.value();
+      const f = known ?? bare(where, whence, id);
+      if (f.#cached === undefined && f.#failed === undefined) {
+        if (mode === Wire.Value) f.#cached = { value: v };
+        else f.#failed = v instanceof RemoteException ? v : asRemoteException(where, v);
+      }
+      if (f.#holding !== undefined) release(f, f.#holding);
+      return f;
+    }
+    if (known !== undefined) {
+      // The sender registered this process again: one more registration to release with this object.
+      if (where !== myid()) known.#holding!.weight++;
+      return known;
+    }
+    const f = bare(where, whence, id);
+    // The owner counts its own new holding; elsewhere the sender has registered this process.
+    f.#holding = hold(f, where, whence, id, 1, where === myid());
+    return f;
+  }
+}
+
+/** A Future that registers nothing (fromWire decides what it counts for). */
+function bare(where: number, whence: number, id: number): Future {
+  fromWireBuild = true;
+  try {
+    return new Future(where, whence, id);
+  } finally {
+    fromWireBuild = false;
   }
 }

@@ -59,3 +59,30 @@ export async function put<T, R extends Puttable<T>>(x: R, v: T): Promise<R> {
   await x.put(v);
   return x;
 }
+
+interface Takeable<T> { take(): Promise<T> }
+interface Closable { close(): unknown }
+
+/**
+ * Removes and returns a value from a channel or RemoteChannel (Julia's `take!`), waiting while it is empty.
+ *
+ * ```ts
+ * const c = new Channel<number>(1); await put(c, 1); await take(c); // 1
+ * ```
+ */
+export function take<T>(x: Takeable<T>): Promise<T> {
+  if (!has(x, 'take')) throw new TypeError('take: argument has no take() method (expected a channel or a RemoteChannel)');
+  return x.take();
+}
+
+/**
+ * Closes a channel or RemoteChannel: waiting operations fail, values already in it can still be taken.
+ *
+ * ```ts
+ * await close(jobs);
+ * ```
+ */
+export async function close(x: Closable): Promise<void> {
+  if (!has(x, 'close')) throw new TypeError('close: argument has no close() method (expected a channel or a RemoteChannel)');
+  await x.close();
+}

@@ -3,12 +3,14 @@ import { myid } from '../cluster/process-group';
 import { connectionTo, MessageKind } from '../messages/messaging';
 import { sendRequest } from '../messages/requests';
 import { localStats, type ProcessStats } from '../messages/process-messages';
+import { flushNotices } from './ref-tracking';
 
 export type { ProcessStats };
 
 /**
- * Counters of process `pid` (default: this one): remote values it stores, requests it waits on, and the
- * processes it is connected to.
+ * Counters of process `pid` (default: this one): remote values it stores, references it holds to values
+ * on other processes, requests it waits on, and the processes it is connected to. References this
+ * process released are reported to `pid` first, so its count reflects them.
  *
  * ```ts
  * (await stats(2)).storedValues // 0 once every Future on worker 2 was fetched
@@ -16,5 +18,6 @@ export type { ProcessStats };
  */
 export async function stats(pid: number = myid()): Promise<ProcessStats> {
   if (pid === myid()) return localStats();
+  flushNotices(pid);
   return (await sendRequest(connectionTo(pid), MessageKind.Stats, undefined)).value as ProcessStats;
 }

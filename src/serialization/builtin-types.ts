@@ -2,7 +2,7 @@
  * This package's own error types travel as themselves (a RemoteException raised by a nested remote call
  * arrives as a RemoteException, with its pid and captured exception).
  */
-import { CapturedException, CompositeException, InterruptException, ProcessExitedException, RemoteException } from '../errors';
+import { CapturedException, CompositeException, InterruptException, InvalidStateException, ProcessExitedException, RemoteException } from '../errors';
 import { registry } from './wire-codec';
 
 let done = false;
@@ -47,5 +47,13 @@ export function registerBuiltinTypes(): void {
     name: 'distributed-ts.InterruptException',
     encode: (e) => [(e as Error).message, (e as Error).stack],
     decode: (d) => withStack(new InterruptException((d as [string, string])[0]), (d as [string, string])[1]),
+  });
+  registry.registerClass(InvalidStateException, {
+    name: 'distributed-ts.InvalidStateException',
+    encode: (e) => [(e as Error).message, (e as InvalidStateException).state, (e as Error).stack],
+    decode: (d) => {
+      const [message, state, stack] = d as [string, string, string];
+      return withStack(new InvalidStateException(message, state), stack);
+    },
   });
 }

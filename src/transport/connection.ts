@@ -102,9 +102,10 @@ export class Connection {
     const conn = new Connection('connecting', cookie, onFrame, (onread) => {
       const s = net.connect({ ...address, onread } as net.NetConnectOpts);
       s.setNoDelay?.(true);
+      // Written now, so it goes out first even when frames are sent before the connection is up.
+      s.write(helloBlock(cookie));
       s.once('connect', () => {
         conn.fd = socketFd(s);
-        s.write(helloBlock(cookie));
       });
       return s;
     });

@@ -13,6 +13,7 @@ import { Connection, formatAddress, type Address } from '../transport/connection
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { MessageKind, sendFrame } from '../messages/messaging';
 import type { Topology } from '../cluster/process-group';
+import { connectToWorker } from '../cluster/worker-links';
 
 /** How a worker is started. */
 export interface WorkerOptions {
@@ -110,15 +111,26 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
     const master = PGRP.add(1, { host: 'localhost' });
     master.connection = conn;
     master.state = 'up';
-    for (const o of join.others) if (PGRP.get(o.id) === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
+    for (const o of join.others) {
+      const known = PGRP.get(o.id);
+      if (known === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
+      else known.config.userdata ??= o.address; // it dialled us before we joined
+    }
     conn.onClose(() => exitSoon(0));
     const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
-    sendFrame(conn, MessageKind.JoinComplete, answer, { responseId: h.requestId });
+    // lazy: false connects every pair at addprocs: each worker dials those that announced before it.
+    const eager = join.topology === 'all_to_all' && !join.lazy ? join.others.map((o) => connectToWorker(o.id).catch(() => undefined)) : [];
+    void Promise.all(eager).then(() => {
+      if (!conn.closed) sendFrame(conn, MessageKind.JoinComplete, answer, { responseId: h.requestId });
+    });
   });
   onMessage(MessageKind.Members, (_conn, _h, payload) => {
     const news = payload as MembersNotice;
     for (const o of news.add) {
-      if (o.id !== PGRP.id && PGRP.get(o.id) === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
+      if (o.id === PGRP.id) continue;
+      const known = PGRP.get(o.id);
+      if (known === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
+      else known.config.userdata ??= o.address; // it dialled us before the notice came
     }
     for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
   });

@@ -68,5 +68,17 @@ export enum MessageKind {
    * Master -> worker: processes that joined or left the cluster since the worker's Join
    * (payload: { add: [{ id, address }], remove: [id] }).
    */
-  Members = 12
+  Members = 12,
+
+  /**
+   * Reference-count notices for values the receiver owns (payload: [owner, then (delta, whence,
+   * id, client) quadruples]); the master relays those meant for another owner.
+   */
+  RefNotices = 30,
+
+  /**
+   * An operation on the RemoteChannel `ref` the receiver owns (`op` says which; payload: its
+   * arguments, or the factory for Create); answered with a Result, except Create.
+   */
+  ChannelOp = 31
 }

@@ -8,5 +8,12 @@ export enum RefOp {
   Wait = 1,
   IsReady = 2,
   Put = 3,
-  Delete = 4
+  Delete = 4,
+
+  /**
+   * RemoteChannel only: take a value, close the channel, make it (from a factory).
+   */
+  Take = 5,
+  Close = 6,
+  Create = 7
 }

@@ -1,0 +1,86 @@
+/**
+ * Worker-to-worker connections (topology 'all_to_all'). A worker dials another at the address the
+ * master told it (Join record, Members notices), presents the cluster cookie, and identifies itself
+ * (MessageKind.Identify); the accepting worker maps the connection to that pid. With `lazy: true` (the
+ * default) a connection is made on a pair's first message; with `lazy: false` each worker dials every
+ * worker it was told of when it joins. Two workers that dial each other at once keep both connections:
+ * each sends on its own and receives on both.
+ * With topology 'master_worker' workers never connect, and a worker-to-worker call fails clearly.
+ */
+import { PGRP } from './process-group';
+import { cluster_cookie } from './cookie';
+import { Connection, parseAddress } from '../transport/connection';
+import { handleFrame, onMessage, reply } from '../messages/process-messages';
+import { MessageKind, setDialer } from '../messages/messaging';
+import { sendRequest } from '../messages/requests';
+
+/** Every worker-to-worker connection of this process (both directions). */
+const links = new Set<Connection>();
+/** Resolves once the worker dialled has registered this one. */
+const identified = new Map<number, Promise<unknown>>();
+
+/** This process's worker-to-worker connections (for `worker_id_from_socket`). */
+export function knownConnections(): Iterable<Connection> {
+  return links;
+}
+
+function adopt(conn: Connection, pid: number): void {
+  conn.peer = pid;
+  links.add(conn);
+  let rec = PGRP.get(pid);
+  if (rec === undefined) {
+    rec = PGRP.add(pid, { host: 'localhost' });
+    rec.state = 'up';
+  }
+  if (rec.connection === undefined || rec.connection.closed) rec.connection = conn;
+  conn.onClose(() => {
+    links.delete(conn);
+    identified.delete(pid);
+    // A worker's links close only when it goes away.
+    PGRP.get(pid)?.markGone(conn.closeReason);
+  });
+  // The link to the master keeps a worker alive (and its loss ends it): links to workers never do.
+  conn.setUnrefWhenIdle(true);
+}
+
+/** Opens this worker's connection to worker `pid`; frames sent at once queue behind the handshake. */
+function dial(pid: number): Connection | undefined {
+  if (PGRP.id === 1 || pid === 1) return undefined;
+  const rec = PGRP.get(pid);
+  if (rec === undefined) return undefined;
+  if (PGRP.topology === 'master_worker') {
+    throw new Error(
+      `process ${PGRP.id} cannot reach process ${pid}: the cluster runs with topology 'master_worker', where workers talk only to the master (use topology 'all_to_all' for worker-to-worker calls)`,
+    );
+  }
+  const address = rec.config.userdata;
+  if (typeof address !== 'string') return undefined;
+  const conn = Connection.connect(parseAddress(address), cluster_cookie(), handleFrame);
+  rec.connection = conn;
+  adopt(conn, pid);
+  const answer = sendRequest(conn, MessageKind.Identify, PGRP.id, { rootPath: 'id' });
+  answer.catch(() => undefined);
+  identified.set(pid, answer);
+  return conn;
+}
+
+/** Connects to worker `pid` now (lazy: false) and resolves once it has registered this worker. */
+export async function connectToWorker(pid: number): Promise<void> {
+  const rec = PGRP.get(pid);
+  if (rec === undefined || (rec.connection !== undefined && !rec.connection.closed)) return;
+  dial(pid);
+  await identified.get(pid);
+}
+
+setDialer(dial);
+
+onMessage(MessageKind.Identify, (conn, h, payload) => {
+  const pid = payload;
+  // (A worker still joining has id 1 for now: a worker that joined before it may dial it already.)
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 2 || pid === PGRP.id || PGRP.topology === 'master_worker') {
+    conn.close(`refused an Identify from ${String(pid)}`);
+    return;
+  }
+  adopt(conn, pid);
+  reply(conn, h.requestId, PGRP.id, false);
+});
