@@ -1,5 +1,5 @@
 /**
- * distributed-ts: Julia's `Distributed` for Node.js.
+ * distributed-ts: Julia's `Distributed` and `SharedArrays` for Node.js.
  *
  * ```ts
  * import { addprocs, remotecall_fetch, rmprocs, workers } from 'distributed-ts';
@@ -9,6 +9,7 @@
  * ```
  */
 import './messages/process-messages';
+import './shared/travel';
 import { registerPackageExports } from './serialization/functions';
 import { registerBuiltinTypes } from './serialization/builtin-types';
 
@@ -29,6 +30,10 @@ export { stats } from './remote/stats';
 export type { ProcessStats } from './remote/stats';
 export { registerType } from './serialization/register-type';
 export type { TypeSerializer } from './serialization/register-type';
+export { SharedArray, sdata, localindices, indexpids, finalize } from './shared/shared-array';
+export type { SharedArrayOptions, FromFileOptions } from './shared/shared-array';
+export type { ElementType, ElementOf, TypedArrayOf } from './shared/element-types';
+export type { FileMode } from './shared/native-shm';
 export { start_worker } from './worker/start-worker';
 export type { WorkerOptions } from './worker/start-worker';
 export {
