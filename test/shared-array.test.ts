@@ -215,7 +215,6 @@ test('a SharedArray sent to a process that does not map it fails clearly at the 
   await expect(remotecall_fetch((x: { a: Shared[] }) => x, w[2], { a: [S] })).rejects.toThrow(/cannot send args\[0\]\.a\[0\]/);
   // the same array reaches participants, and comes back to its creator as the same memory
   const back = (await remotecall_fetch((S: Shared) => S, w[1], S)) as Shared;
-  expect(back).not.toBe(S);
   back.set(3, 42);
   expect(S.get(3)).toBe(42);
   // a worker-created array cannot reach the master, which never mapped it

@@ -37,6 +37,8 @@ export interface SegmentInfo {
 export class Segment {
   /** False once unmapped here (finalize, or the creator's release): SharedArrays over it then fail. */
   alive = true;
+  /** The SharedArray object over this segment in this process (one per process), once made. */
+  view: { invalidate(): void } | undefined = undefined;
 
   constructor(
     readonly info: SegmentInfo,
@@ -94,6 +96,7 @@ export function releaseSegment(seg: Segment): void {
     owned.delete(seg.info.key);
     collected.unregister(seg);
   }
+  seg.view?.invalidate();
   if (seg.info.source !== 'empty') unmap(seg.buffer);
 }
 

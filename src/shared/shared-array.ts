@@ -58,26 +58,35 @@ const FILE_MODES: readonly string[] = ['r', 'r+', 'w+', 'a+'];
  * ```
  */
 export class SharedArray<T extends ElementType = ElementType> {
+  // Fields are `declare`d and set once in the constructor (not class-field definitions, which would
+  // define each as undefined first and make V8 treat them as mutable, tagged fields: slower accessors).
+
   /** @internal the mapping this array views */
-  readonly seg: Segment;
+  declare readonly seg: Segment;
   /** @internal the typed array over the whole segment */
-  readonly data: TypedArrayOf[T];
+  declare readonly data: TypedArrayOf[T];
   /** @internal writes of plain numbers need no checks (a writable float array) */
-  readonly fastWrite: boolean;
-  /** @internal the first three dimensions (1 beyond the array's own), for the specialised accessors */
-  readonly d0: number;
-  /** @internal */ readonly d1: number;
-  /** @internal */ readonly d2: number;
+  declare readonly fastWrite: boolean;
+  /**
+   * @internal Bounds of the first three dimensions for the specialised accessors (1 beyond the array's
+   * own); all 0 once the memory is unmapped here, so every access falls to the checked path.
+   */
+  declare lim0: number;
+  /** @internal */ declare lim1: number;
+  /** @internal */ declare lim2: number;
+  /** @internal strides of dimensions 2 and 3 */
+  declare readonly s1: number;
+  /** @internal */ declare readonly s2: number;
   /** The element type name. */
-  readonly type: T;
+  declare readonly type: T;
   /** The size of each dimension. */
-  readonly dims: readonly number[];
+  declare readonly dims: readonly number[];
   /** The number of elements. */
-  readonly length: number;
+  declare readonly length: number;
   /** The participating processes (what `procs(S)` returns). */
-  readonly pids: readonly number[];
+  declare readonly pids: readonly number[];
   /** The segment's name: the shared-memory name (already unlinked) or the mapped file's path. */
-  readonly segname: string;
+  declare readonly segname: string;
 
   /** @internal use SharedArray.create or SharedArray.fromFile */
   protected constructor(token: symbol, seg: Segment) {
@@ -86,12 +95,16 @@ export class SharedArray<T extends ElementType = ElementType> {
     this.seg = seg;
     this.data = seg.data as TypedArrayOf[T];
     this.fastWrite = seg.element.kind === 'float' && info.writable;
-    this.d0 = info.dims.length > 0 ? info.dims[0] : 1;
-    this.d1 = info.dims.length > 1 ? info.dims[1] : 1;
-    this.d2 = info.dims.length > 2 ? info.dims[2] : 1;
+    const dims = info.dims;
+    this.lim0 = dims.length > 0 ? dims[0] : 1;
+    this.lim1 = dims.length > 1 ? dims[1] : 1;
+    this.lim2 = dims.length > 2 ? dims[2] : 1;
+    this.s1 = this.lim0;
+    this.s2 = this.lim0 * this.lim1;
     this.type = info.type as T;
     this.dims = info.dims;
-    this.length = info.byteLength / seg.element.bytes;
+    // A product of the dims, not byteLength / bytes: a division would make the field a double, and loops bounded by it slower.
+    this.length = info.dims.reduce((a, b) => a * b, 1);
     this.pids = info.pids;
     this.segname = info.name;
   }
@@ -249,6 +262,13 @@ export class SharedArray<T extends ElementType = ElementType> {
     return this;
   }
 
+  /** @internal the memory is gone here: make every access take the checked path (which says so). */
+  invalidate(): void {
+    this.lim0 = 0;
+    this.lim1 = 0;
+    this.lim2 = 0;
+  }
+
   /** @internal procs(S) */
   [PROCS_OF](): number[] {
     return [...this.pids];
@@ -284,6 +304,11 @@ export class SharedArray<T extends ElementType = ElementType> {
         `S.${fn}: this SharedArray was finalized: its memory (${this.segname || 'empty'}) is no longer mapped on process ${myid()}`,
       );
     }
+  }
+
+  /** @internal the slow path of the specialised accessors: the first `n` indices given, checked. */
+  slowIndex(fn: string, n: number, i?: unknown, j?: unknown, k?: unknown): number {
+    return this.linearIndex(fn, slowArgs(Math.max(0, n), i, j, k));
   }
 
   /** @internal the linear index of `idx` (one linear index, or one per dimension), or a clear error. */
@@ -324,75 +349,92 @@ export class SharedArray<T extends ElementType = ElementType> {
   }
 }
 
+// The specialised accessors below are the hot path of `S.get`/`S.set` loops: no allocation, one
+// unsigned check per index (`i >>> 0 === i` holds exactly for integers in [0, 2^32)), and one load or
+// store at the end whichever way the index was found, so the JIT keeps elements unboxed. Anything
+// unusual (a linear index into an N-d array, a wrong index, a finalized array) goes through
+// `slowIndex`, which returns a valid linear index or throws the error that says what is wrong.
+
 /** A 1-dimensional SharedArray, with accessors specialised for one index. */
 class SharedVector<T extends ElementType> extends SharedArray<T> {
   override get(i: number): ElementOf<T> {
-    const d = this.data;
-    if (arguments.length === 1 && i >>> 0 === i && i < d.length) return d[i] as ElementOf<T>;
-    return this.data[this.linearIndex('get', slowArgs(arguments.length, i))] as ElementOf<T>;
+    let x = i;
+    if (!(i >>> 0 === i && i < this.lim0 && arguments.length === 1)) x = this.slowIndex('get', arguments.length, i);
+    return this.data[x] as ElementOf<T>;
   }
 
   override set(i: number, v?: unknown): void {
-    const d = this.data;
-    if (arguments.length === 2 && i >>> 0 === i && i < d.length) return this.store(i, v);
-    if (arguments.length !== 2) throw this.indexError('set', slowArgs(arguments.length - 1, i));
-    this.store(this.linearIndex('set', [i]), v);
+    let x = i;
+    if (!(i >>> 0 === i && i < this.lim0 && arguments.length === 2)) x = this.slowIndex('set', arguments.length - 1, i);
+    if (typeof v === 'number' && this.fastWrite) (this.data as Float64Array)[x] = v;
+    else this.storeChecked(x, v);
   }
 }
 
 /** A 2-dimensional SharedArray, with accessors specialised for (i, j) and linear indices. */
 class SharedMatrix<T extends ElementType> extends SharedArray<T> {
   override get(i: number, j?: number): ElementOf<T> {
-    const d0 = this.d0;
-    if (arguments.length === 2 && i >>> 0 === i && i < d0 && (j as number) >>> 0 === j && j < this.d1) {
-      const k = i + d0 * j;
-      const d = this.data;
-      if (k < d.length) return d[k] as ElementOf<T>;
-    }
-    return this.data[this.linearIndex('get', slowArgs(arguments.length, i, j))] as ElementOf<T>;
+    let x: number;
+    if (i >>> 0 === i && i < this.lim0 && (j as number) >>> 0 === j && j < this.lim1 && arguments.length === 2) x = i + this.s1 * j;
+    else x = this.slowIndex('get', arguments.length, i, j);
+    return this.data[x] as ElementOf<T>;
   }
 
   override set(i: number, j?: unknown, v?: unknown): void {
-    const d0 = this.d0;
-    if (arguments.length === 3 && i >>> 0 === i && i < d0 && (j as number) >>> 0 === j && (j as number) < this.d1) {
-      const k = i + d0 * (j as number);
-      if (k < this.data.length) return this.store(k, v);
+    let x: number;
+    if (i >>> 0 === i && i < this.lim0 && (j as number) >>> 0 === j && (j as number) < this.lim1 && arguments.length === 3) {
+      x = i + this.s1 * (j as number);
+    } else if (arguments.length === 2) {
+      x = this.slowIndex('set', 1, i);
+      v = j;
+    } else {
+      x = this.slowIndex('set', arguments.length - 1, i, j);
     }
-    if (arguments.length === 2) return this.store(this.linearIndex('set', [i]), j);
-    this.store(this.linearIndex('set', slowArgs(arguments.length - 1, i, j)), v);
+    if (typeof v === 'number' && this.fastWrite) (this.data as Float64Array)[x] = v;
+    else this.storeChecked(x, v);
   }
 }
 
 /** A 3-dimensional SharedArray, with accessors specialised for (i, j, k) and linear indices. */
 class SharedArray3<T extends ElementType> extends SharedArray<T> {
   override get(i: number, j?: number, k?: number): ElementOf<T> {
-    const d0 = this.d0;
-    const d1 = this.d1;
-    if (arguments.length === 3 && i >>> 0 === i && i < d0 && (j as number) >>> 0 === j && j < d1 && (k as number) >>> 0 === k && k < this.d2) {
-      const x = i + d0 * (j + d1 * k);
-      const d = this.data;
-      if (x < d.length) return d[x] as ElementOf<T>;
+    let x: number;
+    if (
+      i >>> 0 === i &&
+      i < this.lim0 &&
+      (j as number) >>> 0 === j &&
+      j < this.lim1 &&
+      (k as number) >>> 0 === k &&
+      k < this.lim2 &&
+      arguments.length === 3
+    ) {
+      x = i + this.s1 * j + this.s2 * k;
+    } else {
+      x = this.slowIndex('get', arguments.length, i, j, k);
     }
-    return this.data[this.linearIndex('get', slowArgs(arguments.length, i, j, k))] as ElementOf<T>;
+    return this.data[x] as ElementOf<T>;
   }
 
   override set(i: number, j?: unknown, k?: unknown, v?: unknown): void {
-    const d0 = this.d0;
-    const d1 = this.d1;
+    let x: number;
     if (
-      arguments.length === 4 &&
       i >>> 0 === i &&
-      i < d0 &&
+      i < this.lim0 &&
       (j as number) >>> 0 === j &&
-      (j as number) < d1 &&
+      (j as number) < this.lim1 &&
       (k as number) >>> 0 === k &&
-      (k as number) < this.d2
+      (k as number) < this.lim2 &&
+      arguments.length === 4
     ) {
-      const x = i + d0 * ((j as number) + d1 * (k as number));
-      if (x < this.data.length) return this.store(x, v);
+      x = i + this.s1 * (j as number) + this.s2 * (k as number);
+    } else if (arguments.length === 2) {
+      x = this.slowIndex('set', 1, i);
+      v = j;
+    } else {
+      x = this.slowIndex('set', arguments.length - 1, i, j, k);
     }
-    if (arguments.length === 2) return this.store(this.linearIndex('set', [i]), j);
-    this.store(this.linearIndex('set', slowArgs(arguments.length - 1, i, j, k)), v);
+    if (typeof v === 'number' && this.fastWrite) (this.data as Float64Array)[x] = v;
+    else this.storeChecked(x, v);
   }
 }
 
@@ -403,12 +445,18 @@ function slowArgs(n: number, ...idx: unknown[]): number[] {
   return out;
 }
 
-/** @internal A SharedArray object over a segment mapped here, specialised for its dimensionality. */
+/**
+ * @internal The SharedArray object over a segment mapped here (one per segment per process, made on first
+ * use), specialised for its dimensionality.
+ */
 export function arrayOver<T extends ElementType>(seg: Segment): SharedArray<T> {
+  if (seg.view !== undefined) return seg.view as SharedArray<T>;
   type Ctor = new (token: symbol, seg: Segment) => SharedArray<T>;
   const n = seg.info.dims.length;
   const C = (n === 1 ? SharedVector : n === 2 ? SharedMatrix : n === 3 ? SharedArray3 : SharedArray) as unknown as Ctor;
-  return new C(CONSTRUCT, seg);
+  const S = new C(CONSTRUCT, seg);
+  seg.view = S;
+  return S;
 }
 
 /** @internal The segment a SharedArray views. */
