@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as util from 'node:util';
 import { dts, teardown, eventually, ospids, alive, ROOT } from './helpers';
 import type { SharedArray as SharedArrayT } from '../src/index';
 
@@ -78,6 +79,8 @@ test("create with init runs it on every participant in parallel (the manual's ex
   ]);
   S.set(2, 1, 7);
   expect(await remotecall_fetch((S: Shared) => S.get(2, 1), w[2], S)).toBe(7);
+  expect(Array.from(S)).toEqual([...sdata(S)]);
+  expect(util.inspect(S)).toMatch(new RegExp(`^SharedArray\\{Int32\\}\\(3×4\\) on \\[${w.join(', ')}\\] Int32Array\\(12\\) \\[`));
   // an async init is awaited on every participant
   const T = await SharedArray.create('Float64', 6, {
     pids: [w[0], w[1]],
@@ -241,6 +244,8 @@ test('finalize unmaps now on every participant; later use fails clearly everywhe
   expect(() => S.set(0, 1)).toThrow(/finalized/);
   expect(() => S.fill(1)).toThrow(/finalized/);
   expect(sdata(S).length).toBe(0);
+  expect(util.inspect(S)).toMatch(/\(finalized\)$/);
+  expect(() => [...S]).toThrow(/finalized/);
   await expect(remotecall_fetch((S: Shared) => S, w[0], S)).rejects.toThrow(/cannot send args\[0\]: a finalized SharedArray/);
   // the worker's own copy (kept in a global by init) fails clearly too
   await expect(remotecall_fetch(() => ((globalThis as Record<string, unknown>).kept as Shared).get(0), w[1])).rejects.toThrow(/this SharedArray was finalized/);

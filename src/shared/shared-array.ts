@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import * as util from 'node:util';
 import { PGRP, PROCS_OF, myid, procs } from '../cluster/process-group';
 import { CompositeException } from '../errors';
 import { remotecall_fetch } from '../remote/remotecall';
@@ -260,6 +261,25 @@ export class SharedArray<T extends ElementType = ElementType> {
     if (why !== '') throw valueError('fill', why, v, this.seg.element);
     (this.data as unknown as { fill(x: unknown): void }).fill(v);
     return this;
+  }
+
+  /**
+   * Iterates over the elements in linear (column-major) order.
+   *
+   * ```ts
+   * Array.from(await SharedArray.create('Int8', 3)) // [0, 0, 0]
+   * ```
+   */
+  *[Symbol.iterator](): IterableIterator<ElementOf<T>> {
+    this.checkAlive('iterate');
+    yield* this.data as unknown as Iterable<ElementOf<T>>;
+  }
+
+  /** How `console.log(S)` shows it: `SharedArray{Float64}(3×4) on [2, 3] Float64Array(12) [ … ]`. */
+  [util.inspect.custom](depth: number, options: util.InspectOptionsStylized): string {
+    const head = `SharedArray{${this.type}}(${this.dims.join('×')}) on [${this.pids.join(', ')}]`;
+    if (!this.seg.alive) return `${head} (finalized)`;
+    return `${head} ${util.inspect(this.data, { ...options, depth })}`;
   }
 
   /** @internal the memory is gone here: make every access take the checked path (which says so). */
