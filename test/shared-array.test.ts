@@ -4,7 +4,7 @@
  * mode, travel (and refusal to non-participants), finalize, and nothing left in /dev/shm — not even
  * after the processes are killed with SIGKILL.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -411,4 +411,20 @@ test("a SharedArray collected on its creator is released on every participant", 
   expect(out).toMatch(/RESULT /);
   expect(JSON.parse(/RESULT (.*)/.exec(out)![1])).toEqual({ mappedBefore: true, mappedAfter: false, here: false });
   expect(code).toBe(0);
+});
+
+test('a segment left named by a creator that died before unlinking it is swept by the next creator', async () => {
+  const dead = spawnSync('true').pid!;
+  expect(alive(dead)).toBe(false);
+  const { shmCreate } = require(path.join(ROOT, 'dist', 'src', 'shared', 'native-shm.js')) as typeof import('../src/shared/native-shm');
+  const stale = `/dts-${dead}-0123456789abcdef`;
+  await shmCreate(stale, 4096);
+  expect(fs.existsSync(`/dev/shm${stale}`)).toBe(true);
+  const r = spawnSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))}).SharedArray.create('Float64', 8).then((S) => console.log(S.length))`],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  expect(r.stdout.trim()).toBe('8');
+  expect(fs.existsSync(`/dev/shm${stale}`)).toBe(false);
 });
