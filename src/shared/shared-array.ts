@@ -68,13 +68,10 @@ export class SharedArray<T extends ElementType = ElementType> {
   declare readonly data: TypedArrayOf[T];
   /** @internal writes of plain numbers need no checks (a writable float array) */
   declare readonly fastWrite: boolean;
-  /**
-   * @internal Bounds of the first three dimensions for the specialised accessors (1 beyond the array's
-   * own); all 0 once the memory is unmapped here, so every access falls to the checked path.
-   */
-  declare lim0: number;
-  /** @internal */ declare lim1: number;
-  /** @internal */ declare lim2: number;
+  /** @internal Bounds of the first three dimensions for the specialised accessors (1 beyond the array's own). */
+  declare readonly lim0: number;
+  /** @internal */ declare readonly lim1: number;
+  /** @internal */ declare readonly lim2: number;
   /** @internal strides of dimensions 2 and 3 */
   declare readonly s1: number;
   /** @internal */ declare readonly s2: number;
@@ -282,11 +279,13 @@ export class SharedArray<T extends ElementType = ElementType> {
     return `${head} ${util.inspect(this.data, { ...options, depth })}`;
   }
 
-  /** @internal the memory is gone here: make every access take the checked path (which says so). */
+  /**
+   * @internal The memory is gone here: this object falls back to the general accessors, which say so.
+   * (Switching its prototype leaves the fields of the specialised classes untouched, so V8 keeps them
+   * constant for every other SharedArray.)
+   */
   invalidate(): void {
-    this.lim0 = 0;
-    this.lim1 = 0;
-    this.lim2 = 0;
+    Object.setPrototypeOf(this, SharedArray.prototype);
   }
 
   /** @internal procs(S) */
