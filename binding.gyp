@@ -8,7 +8,10 @@
         "native/args.cc",
         "native/segment_alloc.cc",
         "native/frame_reader.cc",
-        "native/frame_writer.cc"
+        "native/frame_writer.cc",
+        "native/mapping.cc",
+        "native/shm_segment.cc",
+        "native/file_mapping.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

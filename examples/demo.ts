@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   console.log(`master is process ${myid()}; workers ${JSON.stringify(workers())} (nworkers() = ${nworkers()})`);
 
   // Each worker reports who it is.
-  for (const w of ids) console.log(`worker ${w}: pid ${await remotecall_fetch(() => process.pid, w)}, myid() = ${await remotecall_fetch(() => myid(), w)}`);
+  for (const w of ids) console.log(`worker ${w}: pid ${await remotecall_fetch(() => process.pid, w)}, myid() = ${await remotecall_fetch(myid, w)}`);
 
   // remotecall returns a Future at once; fetch waits for the value.
   const f = remotecall((n: number) => { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i); return s; }, ids[0], 1e6);

@@ -1,9 +1,13 @@
-// Registers the distributed-ts native addon: the FrameReader class and the frame writer functions.
+// Registers the distributed-ts native addon: the FrameReader class, the frame writer functions, and
+// shared-memory segments and mapped files (for SharedArray).
 #include <napi.h>
 
 #include "frame_reader.h"
 #include "frame_writer.h"
+#include "file_mapping.h"
+#include "mapping.h"
 #include "segment_alloc.h"
+#include "shm_segment.h"
 
 namespace {
 
@@ -17,6 +21,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("FRAME_HEADER_BYTES", Napi::Number::New(env, double(dts::FrameReader::kHeaderBytes)));
   exports.Set("DESCRIPTOR_FIELDS", Napi::Number::New(env, double(dts::FrameReader::kDescriptorFields)));
   exports.Set("MIN_STAGING_BYTES", Napi::Number::New(env, double(dts::FrameReader::kMinStaging)));
+  exports.Set("shmCreate", Napi::Function::New<dts::ShmCreate>(env, "shmCreate"));
+  exports.Set("shmMap", Napi::Function::New<dts::ShmMap>(env, "shmMap"));
+  exports.Set("shmUnlink", Napi::Function::New<dts::ShmUnlink>(env, "shmUnlink"));
+  exports.Set("filePrepare", Napi::Function::New<dts::FilePrepare>(env, "filePrepare"));
+  exports.Set("fileMap", Napi::Function::New<dts::FileMap>(env, "fileMap"));
+  exports.Set("unmap", Napi::Function::New<dts::Unmap>(env, "unmap"));
+  exports.Set("mappingCount", Napi::Function::New<dts::MappingCount>(env, "mappingCount"));
   return exports;
 }
 

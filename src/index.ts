@@ -1,5 +1,5 @@
 /**
- * distributed-ts: Julia's `Distributed` for Node.js.
+ * distributed-ts: Julia's `Distributed` and `SharedArrays` for Node.js.
  *
  * ```ts
  * import { addprocs, remotecall_fetch, rmprocs, workers } from 'distributed-ts';
@@ -10,6 +10,7 @@
  */
 import './messages/process-messages';
 import './cluster/worker-links';
+import './shared/travel';
 import { registerPackageExports } from './serialization/functions';
 import { registerBuiltinTypes } from './serialization/builtin-types';
 import { registerReferenceTypes } from './remote/ref-codec';
@@ -38,6 +39,10 @@ export { stats } from './remote/stats';
 export type { ProcessStats } from './remote/stats';
 export { registerType } from './serialization/register-type';
 export type { TypeSerializer } from './serialization/register-type';
+export { SharedArray, sdata, localindices, indexpids } from './shared/shared-array';
+export type { SharedArrayOptions, FromFileOptions } from './shared/shared-array';
+export type { ElementType, ElementOf, TypedArrayOf } from './shared/element-types';
+export type { FileMode } from './shared/native-shm';
 export { start_worker } from './worker/start-worker';
 export type { WorkerOptions } from './worker/start-worker';
 export {

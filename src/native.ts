@@ -143,6 +143,9 @@ function loadAddon(): NativeAddon {
 
 const addon = loadAddon();
 
+/** @internal The loaded addon itself, for modules that keep their own typed wrappers (src/shared/native-shm.ts). */
+export const rawAddon: unknown = addon;
+
 /** The frame reader class (see {@link FrameReader}). */
 export const FrameReader: FrameReaderConstructor = addon.FrameReader;
 

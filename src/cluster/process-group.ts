@@ -4,6 +4,10 @@
  */
 import type { Connection } from '../transport/connection';
 import type { WorkerConfig } from './worker-config';
+import type { SharedArray } from '../shared/shared-array';
+
+/** @internal Objects that know their processes (SharedArray) answer `procs(x)` through this method. */
+export const PROCS_OF: unique symbol = Symbol('distributed-ts.procsOf');
 
 /** How processes are connected (Julia's `topology` keyword). */
 export type Topology = 'all_to_all' | 'master_worker' | 'custom';
@@ -91,13 +95,19 @@ export function myid(): number {
 
 /**
  * Ids of all processes (master and workers), sorted. With a pid, the processes on the same host as it
- * (Julia's `procs(pid)`; every local worker shares the master's host).
+ * (Julia's `procs(pid)`; every local worker shares the master's host). With a SharedArray, its
+ * participating processes.
  *
  * ```ts
  * await addprocs(2); procs() // [1, 2, 3]
  * ```
  */
-export function procs(pid?: number): number[] {
+export function procs(pid?: number | SharedArray): number[] {
+  if (typeof pid === 'object' && pid !== null) {
+    const f = (pid as { [PROCS_OF]?: unknown })[PROCS_OF];
+    if (typeof f === 'function') return (f as () => number[]).call(pid);
+  }
+  if (pid !== undefined && typeof pid !== 'number') throw new TypeError(`procs: expected a process id or a SharedArray (got ${pid === null ? 'null' : typeof pid})`);
   const all = [...new Set([1, PGRP.id, ...PGRP.upIds()])].sort((a, b) => a - b);
   if (pid === undefined) return all;
   const host = hostOf(pid);

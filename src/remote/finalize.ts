@@ -10,7 +10,8 @@ export interface Finalizable {
 /**
  * Releases `x` now instead of when the garbage collector gets to it: a `Future` or `RemoteChannel`
  * releases its reference (the owner frees the value once nobody holds it) and fails clearly if used
- * afterwards; any other object with a `finalize()` method (a SharedArray) has it called.
+ * afterwards; a SharedArray is unmapped on every process that maps it; any other object with a
+ * `finalize()` method has it called.
  *
  * ```ts
  * const f = remotecall(() => new Float64Array(1e6), 2);
@@ -20,5 +21,6 @@ export interface Finalizable {
 export function finalize(x: Finalizable): void {
   if (x instanceof Future || x instanceof RemoteChannel) return x.finalize();
   if (x !== null && typeof x === 'object' && typeof (x as Finalizable).finalize === 'function') return (x as Finalizable).finalize();
-  throw new TypeError(`finalize: expected a Future, a RemoteChannel or an object with a finalize() method, got ${x === null ? 'null' : typeof x}`);
+  const what = x === null ? 'null' : typeof x === 'object' ? (Object.getPrototypeOf(x)?.constructor?.name ?? 'object') : typeof x;
+  throw new TypeError(`finalize: expected a Future, a RemoteChannel, a SharedArray or an object with a finalize() method (got ${what})`);
 }
