@@ -26,6 +26,7 @@ export type { RemoteFunction } from './remote/remotecall';
 export { Future } from './remote/future';
 export { fetch, wait, isready, put } from './remote/generic';
 export { stats } from './remote/stats';
+export { clear } from './remote/clear';
 export type { ProcessStats } from './remote/stats';
 export { registerType } from './serialization/register-type';
 export type { TypeSerializer } from './serialization/register-type';

@@ -10,6 +10,7 @@ import { MessageKind, RefOp, type Header } from './envelope';
 import { peerState, sendFrame } from './messaging';
 import { fail, settle, pendingCount } from './requests';
 import { PGRP } from '../cluster/process-group';
+import { explainError } from '../serialization/functions';
 
 /** A handler for a message kind this module does not handle itself. */
 export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
@@ -68,13 +69,13 @@ export function invoke(f: unknown, args: unknown[], done: (value: unknown, isErr
     if (typeof f !== 'function') throw new TypeError(`cannot call ${typeof f === 'object' ? 'an object' : typeof f}: not a function`);
     r = (f as (...a: unknown[]) => unknown)(...args);
   } catch (e) {
-    done(e, true);
+    done(explainError(e), true);
     return;
   }
   if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as PromiseLike<unknown>).then === 'function') {
     (r as PromiseLike<unknown>).then(
       (v) => done(v, false),
-      (e) => done(e, true),
+      (e) => done(explainError(e), true),
     );
   } else {
     done(r, false);
@@ -186,13 +187,21 @@ export interface ProcessStats {
   pendingRequests: number;
   /** Processes this one holds an open connection to, sorted. */
   connectedTo: number[];
+  /** Per open connection, by peer id: bytes sent on it, function sources and data globals shipped on it. */
+  shipping: Record<number, { bytesSent: number; functionSources: number; globalValues: number }>;
 }
 
 /** This process's counters. */
 export function localStats(): ProcessStats {
   const connectedTo: number[] = [];
-  for (const [pid, rec] of PGRP.processes) if (rec.connection && !rec.connection.closed) connectedTo.push(pid);
-  return { pid: PGRP.id, storedValues: storedCount(), pendingRequests: pendingCount(), connectedTo: connectedTo.sort((a, b) => a - b) };
+  const shipping: ProcessStats['shipping'] = {};
+  for (const [pid, rec] of PGRP.processes) {
+    const conn = rec.connection;
+    if (conn === undefined || conn.closed) continue;
+    connectedTo.push(pid);
+    shipping[pid] = { bytesSent: conn.bytesSent, ...peerState(conn).counters };
+  }
+  return { pid: PGRP.id, storedValues: storedCount(), pendingRequests: pendingCount(), connectedTo: connectedTo.sort((a, b) => a - b), shipping };
 }
 
 onMessage(MessageKind.Stats, (conn, h) => reply(conn, h.requestId, localStats(), false));

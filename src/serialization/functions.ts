@@ -1,30 +1,58 @@
 /**
  * How functions travel (SPEC §3), in order of preference:
  * 1. a global function (`globalThis[fn.name] === fn`) travels by name: the target uses its own;
- * 2. a built-in (`Math.sqrt`, `JSON.parse`, …) or one of this package's exports travels by its path;
+ * 2. a built-in (`Math.sqrt`, `JSON.parse`, …), one of this package's exports, or an export of a module
+ *    loaded with `everywhere({ import })` / `-L` travels by its path (`module:<url>#<name>`);
  * 3. any other function travels as source text, sent once per peer and cached by content hash there.
- * Free variables inside shipped source are resolved in the target's global scope.
+ *
+ * Shipped source is analysed once (acorn + eslint-scope, cached by content hash) for its free
+ * identifiers. On each call, those that are data globals on the caller travel with the call and become
+ * globals on the target, sent again only when the global was rebound (identity, or value for primitives)
+ * since the last send on that connection: a mutation in place is not seen, so rebind the global or
+ * `clear` it to have it sent again. Global functions travel by name only (the target must have its own).
+ * A free identifier used only as `X.name` with `name` an export of this package, and not a global here,
+ * is TypeScript's CommonJS import binding (`(0, distributed_ts_1.myid)()`): the target binds `X` to its
+ * own copy of the package. Any other free identifier is looked up in the target's global scope; a miss
+ * fails with a ReferenceError that names it and says how to fix it (Julia's UndefVarError).
  */
 import { createHash } from 'node:crypto';
 import * as vm from 'node:vm';
 import type { FunctionCodec, ValueReader, ValueWriter } from './codec';
+import { analyseFunctionSource } from './free-identifiers';
 
-/** Per-connection memory of what has been sent: functions by hash. */
+/** Per-connection memory of what has been sent: functions by hash, data globals by name. */
 export interface PeerCodecState {
   readonly sentFunctions: Set<string>;
-  /** Hashes marked sent by the frame being encoded: undone if that frame is never sent. */
-  readonly journal: string[];
+  /** The value of each data global as last sent on this connection. */
+  readonly sentGlobals: Map<string, unknown>;
+  /** Undo actions for what the frame being encoded marked as sent: run if that frame is never sent. */
+  readonly journal: (() => void)[];
+  /** What shipping sent on this connection (for tests and `stats()`). */
+  readonly counters: ShippingCounters;
+}
+
+/** How much code and global data one connection has carried. */
+export interface ShippingCounters {
+  /** Function sources sent (each distinct source once per connection). */
+  functionSources: number;
+  /** Data global values sent with calls. */
+  globalValues: number;
 }
 
 /** A fresh per-peer state. */
 export function newPeerCodecState(): PeerCodecState {
-  return { sentFunctions: new Set(), journal: [] };
+  return { sentFunctions: new Set(), sentGlobals: new Map(), journal: [], counters: { functionSources: 0, globalValues: 0 } };
 }
 
 /** The frame being encoded was not sent: forget what it marked as sent. */
 export function rollbackPeerState(s: PeerCodecState): void {
-  for (const h of s.journal) s.sentFunctions.delete(h);
+  for (let i = s.journal.length - 1; i >= 0; i--) s.journal[i]();
   s.journal.length = 0;
+}
+
+/** Forgets that the globals `names` were sent on this connection, so the next call sends them again. */
+export function forgetSentGlobals(s: PeerCodecState, names: readonly string[]): void {
+  for (const n of names) s.sentGlobals.delete(n);
 }
 
 const enum How {
@@ -68,47 +96,133 @@ function indexBuiltins(): void {
 }
 indexBuiltins();
 
+/** This package's exports (bound to TypeScript's import aliases inside shipped code), and their names. */
+let packageExports: Record<string, unknown> = {};
+const packageExportNames = new Set<string>();
+
 /**
  * Makes this package's exported functions travel by name (`distributed-ts:myid`), so
  * `remotecall_fetch(myid, 2)` runs the worker's own `myid`.
  */
 export function registerPackageExports(exports: Record<string, unknown>): void {
+  packageExports = exports;
   for (const [name, v] of Object.entries(exports)) {
+    packageExportNames.add(name);
     if (typeof v === 'function' && !pathOf.has(v)) addPath(`distributed-ts:${name}`, v);
   }
 }
 
+/** The path a module's export travels under: the same string on every process. */
+function modulePath(url: string, name: string): string {
+  return `module:${url}#${name}`;
+}
+
+/**
+ * Makes the function exports of the module at `url` travel as (module URL, export name) (SPEC §3 rule 2).
+ * Returns the class exports, which the caller registers with the codec.
+ */
+export function registerModuleExports(url: string, exports: Record<string, unknown>): Function[] {
+  const classes: Function[] = [];
+  for (const name of Object.keys(exports)) {
+    let v: unknown;
+    try {
+      v = exports[name];
+    } catch {
+      continue;
+    }
+    if (typeof v !== 'function') continue;
+    addPath(modulePath(url, name), v);
+    if (/^class\b/.test(Function.prototype.toString.call(v))) classes.push(v);
+  }
+  return classes;
+}
+
+/** Loads a module the caller said holds a function, when this process has not loaded it yet. */
+let loadModuleSync: (url: string) => void = () => {
+  throw new Error('no module loader installed');
+};
+
+/** Installs how a process loads a module synchronously on first use of one of its exports (everywhere.ts). */
+export function setModuleLoader(load: (url: string) => void): void {
+  loadModuleSync = load;
+}
+
+/** Names that were globals before any user code ran (Node's and the host's): never shipped as data. */
+const baselineGlobals = new Set<string>(Object.getOwnPropertyNames(globalThis));
+
 interface Shipped {
   hash: string;
   source: string;
+  /** Free identifiers that may be caller globals, checked on every send. */
+  globals: readonly string[];
+  /** Free identifiers bound to this package's exports on the target (TypeScript import aliases). */
+  aliases: readonly string[];
 }
 const shippedCache = new WeakMap<Function, Shipped>();
+/** Analyses by source text, so a fresh closure with known source costs a lookup, not a parse. */
+const bySource = new Map<string, Shipped>();
+const BY_SOURCE_MAX = 10_000;
 const compiled = new Map<string, Function>();
 
 function shippable(fn: Function): Shipped {
   let s = shippedCache.get(fn);
   if (s !== undefined) return s;
   const source = Function.prototype.toString.call(fn);
+  s = bySource.get(source);
+  if (s === undefined) {
+    s = analyse(fn, source);
+    if (bySource.size >= BY_SOURCE_MAX) bySource.clear();
+    bySource.set(source, s);
+  }
+  shippedCache.set(fn, s);
+  return s;
+}
+
+function analyse(fn: Function, source: string): Shipped {
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     throw new TypeError(
       `a native or bound function${fn.name ? ` (${fn.name})` : ''} that is not reachable by a global path; pass a global function or an arrow function`,
     );
   }
   if (/^class\b/.test(source)) throw new TypeError(`a class (${fn.name}) is not a callable function`);
-  s = { hash: createHash('sha1').update(source).digest('base64'), source };
-  shippedCache.set(fn, s);
-  return s;
+  let analysis;
+  try {
+    analysis = analyseFunctionSource(source);
+  } catch (e) {
+    throw new TypeError(`the source of ${fn.name || 'a function'} cannot be parsed: ${(e as Error).message}`);
+  }
+  const g = globalThis as Record<string, unknown>;
+  const globals: string[] = [];
+  const aliases: string[] = [];
+  for (const name of analysis.free) {
+    if (baselineGlobals.has(name)) continue;
+    const props = analysis.memberOnly.get(name);
+    if (props !== undefined && !Object.prototype.hasOwnProperty.call(g, name) && [...props].every((p) => packageExportNames.has(p))) {
+      aliases.push(name);
+    } else {
+      globals.push(name);
+    }
+  }
+  return { hash: createHash('sha1').update(source).digest('base64'), source, globals, aliases };
 }
 
-/** Compiles shipped source in this process's global scope. Method shorthand (`f(x) {…}`) is accepted too. */
-function compile(source: string, hash: string): Function {
+/**
+ * Compiles shipped source in this process's global scope; `aliases` are bound to this package's exports.
+ * Method shorthand (`f(x) {…}`) is accepted too.
+ */
+function compile(source: string, hash: string, aliases: readonly string[]): Function {
   const filename = `shipped-function-${hash.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}.js`;
+  const run = (expr: string): unknown => {
+    if (aliases.length === 0) return vm.runInThisContext(`(${expr}\n)`, { filename });
+    const factory = vm.runInThisContext(`(function (${aliases.join(', ')}) { return (${expr}\n); })`, { filename }) as (...a: unknown[]) => unknown;
+    return factory(...aliases.map(() => packageExports));
+  };
   let fn: unknown;
   try {
-    fn = vm.runInThisContext(`(${source}\n)`, { filename });
+    fn = run(source);
   } catch (e) {
     if (!(e instanceof SyntaxError)) throw e;
-    const holder = vm.runInThisContext(`({${source}\n})`, { filename }) as Record<string, unknown>;
+    const holder = run(`{${source}\n}`) as Record<string, unknown>;
     const key = Reflect.ownKeys(holder)[0];
     const desc = key === undefined ? undefined : Object.getOwnPropertyDescriptor(holder, key);
     fn = desc?.value ?? desc?.get;
@@ -117,11 +231,75 @@ function compile(source: string, hash: string): Function {
   return fn;
 }
 
-/** A ReferenceError in the words of SPEC §3 (Julia's UndefVarError). */
+/** The fix for an unknown name, in the words of SPEC §3 (Julia's UndefVarError). */
+function undefinedText(name: string): string {
+  return `${name} is not defined on this process: pass it as an argument, or define it on every process with everywhere()`;
+}
+
 function undefinedName(name: string): ReferenceError {
-  return new ReferenceError(
-    `${name} is not defined on this process: pass it as an argument, or define it on every process with everywhere()`,
-  );
+  return new ReferenceError(undefinedText(name));
+}
+
+/**
+ * Gives V8's `x is not defined` the fix (pass it as an argument, or define it with everywhere), in
+ * place; other errors are returned unchanged. Runs only on the error path of a call.
+ */
+export function explainError(e: unknown): unknown {
+  if (!(e instanceof ReferenceError)) return e;
+  const m = /^(\S+) is not defined$/.exec(e.message);
+  if (m === null) return e;
+  const old = e.message;
+  e.message = undefinedText(m[1]);
+  if (typeof e.stack === 'string') e.stack = e.stack.replace(old, e.message);
+  return e;
+}
+
+/** Data globals `s` uses whose value this connection has not seen yet; reused between calls. */
+const pending: unknown[] = [];
+
+function writeGlobals(s: Shipped, w: ValueWriter, peer: PeerCodecState | undefined): void {
+  const g = globalThis as Record<string, unknown>;
+  const names = s.globals;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (!Object.prototype.hasOwnProperty.call(g, name)) continue;
+    const v = g[name];
+    if (typeof v === 'function') continue; // global functions travel by name only (SPEC §3a)
+    if (peer !== undefined && peer.sentGlobals.has(name) && Object.is(peer.sentGlobals.get(name), v)) continue;
+    pending.push(name, v);
+  }
+  const n = pending.length;
+  w.uint(n / 2);
+  if (n === 0) return;
+  try {
+    for (let i = 0; i < n; i += 2) {
+      const name = pending[i] as string;
+      const v = pending[i + 1];
+      w.string(name);
+      w.value(v, `(global ${name})`);
+      if (peer !== undefined) {
+        const had = peer.sentGlobals.has(name);
+        const old = peer.sentGlobals.get(name);
+        peer.sentGlobals.set(name, v);
+        peer.counters.globalValues++;
+        peer.journal.push(() => {
+          peer.counters.globalValues--;
+          if (had) peer.sentGlobals.set(name, old);
+          else peer.sentGlobals.delete(name);
+        });
+      }
+    }
+  } finally {
+    pending.length = 0;
+  }
+}
+
+function readGlobals(r: ValueReader): void {
+  const g = globalThis as Record<string, unknown>;
+  for (let k = r.uint(); k > 0; k--) {
+    const name = r.string();
+    g[name] = r.value();
+  }
 }
 
 /** The function codec the runtime installs in the type registry. */
@@ -145,15 +323,23 @@ export const functionCodec: FunctionCodec = {
     if (sent !== undefined && sent.has(s.hash)) {
       w.uint(How.SourceRef);
       w.string(s.hash);
+      writeGlobals(s, w, peer);
       return;
     }
     w.uint(How.Source);
     w.string(s.hash);
     w.string(s.source);
+    w.uint(s.aliases.length);
+    for (const a of s.aliases) w.string(a);
     if (peer !== undefined) {
       peer.sentFunctions.add(s.hash);
-      peer.journal.push(s.hash);
+      peer.counters.functionSources++;
+      peer.journal.push(() => {
+        peer.sentFunctions.delete(s.hash);
+        peer.counters.functionSources--;
+      });
     }
+    writeGlobals(s, w, peer);
   },
 
   decode(r: ValueReader): Function {
@@ -167,24 +353,34 @@ export const functionCodec: FunctionCodec = {
       }
       case How.Path: {
         const p = r.string();
-        const fn = byPath.get(p);
+        let fn = byPath.get(p);
+        if (fn === undefined && p.startsWith('module:')) {
+          const url = p.slice(7, p.lastIndexOf('#'));
+          loadModuleSync(url);
+          fn = byPath.get(p);
+          if (fn === undefined) throw undefinedName(`${p.slice(p.lastIndexOf('#') + 1)} (an export of ${url})`);
+        }
         if (fn === undefined) throw undefinedName(p.replace(/^distributed-ts:/, ''));
         return fn;
       }
       case How.Source: {
         const hash = r.string();
         const source = r.string();
+        const aliases: string[] = [];
+        for (let k = r.uint(); k > 0; k--) aliases.push(r.string());
         let fn = compiled.get(hash);
         if (fn === undefined) {
-          fn = compile(source, hash);
+          fn = compile(source, hash, aliases);
           compiled.set(hash, fn);
         }
+        readGlobals(r);
         return fn;
       }
       case How.SourceRef: {
         const hash = r.string();
         const fn = compiled.get(hash);
         if (fn === undefined) throw new Error(`shipped function ${hash} is not in this process's cache`);
+        readGlobals(r);
         return fn;
       }
       default:
