@@ -112,6 +112,14 @@ export function registerPackageExports(exports: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Makes one of this package's internal functions travel by name (`distributed-ts-internal:<name>`): every
+ * process registers it when it loads the module that defines it.
+ */
+export function registerInternalFunction(name: string, fn: Function): void {
+  addPath(`distributed-ts-internal:${name}`, fn);
+}
+
 /** The path a module's export travels under: the same string on every process. */
 function modulePath(url: string, name: string): string {
   return `module:${url}#${name}`;
@@ -207,14 +215,27 @@ function analyse(fn: Function, source: string): Shipped {
 }
 
 /**
+ * Runs a script in the global scope this module sees: the process's main context, or the vm context this
+ * code was loaded into (a test runner's sandbox), so that its globals are the ones shipped code reads.
+ */
+export function runInGlobalScope(code: string, options: vm.RunningScriptOptions & { filename: string }): unknown {
+  if (!sandboxed) return vm.runInThisContext(code, options);
+  return globalEval(`${code}\n//# sourceURL=${options.filename}`);
+}
+/** Whether this module runs in a vm context other than the main one (jest's): then only eval reaches its globals. */
+const sandboxed = vm.runInThisContext('globalThis') !== globalThis;
+// Indirect eval: global code of this realm, whose top-level declarations become its globals.
+const globalEval = eval;
+
+/**
  * Compiles shipped source in this process's global scope; `aliases` are bound to this package's exports.
  * Method shorthand (`f(x) {…}`) is accepted too.
  */
 function compile(source: string, hash: string, aliases: readonly string[]): Function {
   const filename = `shipped-function-${hash.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}.js`;
   const run = (expr: string): unknown => {
-    if (aliases.length === 0) return vm.runInThisContext(`(${expr}\n)`, { filename });
-    const factory = vm.runInThisContext(`(function (${aliases.join(', ')}) { return (${expr}\n); })`, { filename }) as (...a: unknown[]) => unknown;
+    if (aliases.length === 0) return runInGlobalScope(`(${expr}\n)`, { filename });
+    const factory = runInGlobalScope(`(function (${aliases.join(', ')}) { return (${expr}\n); })`, { filename }) as (...a: unknown[]) => unknown;
     return factory(...aliases.map(() => packageExports));
   };
   let fn: unknown;
