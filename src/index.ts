@@ -27,6 +27,7 @@ export { Future } from './remote/future';
 export { fetch, wait, isready, put } from './remote/generic';
 export { stats } from './remote/stats';
 export { clear } from './remote/clear';
+export { interrupt } from './remote/interrupt';
 export { everywhere } from './macros/everywhere';
 export type { EverywhereOptions } from './macros/everywhere';
 export { spawnat, spawn, fetchfrom, nextproc } from './macros/spawnat';

@@ -63,6 +63,11 @@ onMessage(MessageKind.JoinComplete, (_conn, h, payload) => settle(h.responseId, 
 PGRP.onGone.push(dropClient);
 
 const managers = new Map<number, ClusterManager>();
+
+/** The cluster manager that launched worker `pid` (for `interrupt`). @internal */
+export function managerOf(pid: number): ClusterManager | undefined {
+  return managers.get(pid);
+}
 const addresses = new Map<number, string>();
 
 /** The address worker `pid` listens on, as it announced it (for tests and diagnostics). @internal */

@@ -61,7 +61,10 @@ export class LocalManager extends ClusterManager {
     }
   }
 
-  override manage(): void {}
+  /** `'interrupt'` sends the worker SIGINT (Julia's LocalManager does the same); other events need nothing. */
+  override manage(_id: number, config: WorkerConfig, op: 'register' | 'deregister' | 'interrupt' | 'finalize'): void {
+    if (op === 'interrupt') config.process?.kill('SIGINT');
+  }
 
   override kill(_pid: number, config: WorkerConfig): void {
     config.process?.kill('SIGTERM');

@@ -11,6 +11,8 @@ import { peerState, sendFrame } from './messaging';
 import { fail, settle, pendingCount } from './requests';
 import { PGRP } from '../cluster/process-group';
 import { explainError } from '../serialization/functions';
+import { callBreakable, onInterrupt } from '../worker/interruptible';
+import { InterruptException } from '../errors';
 
 /** A handler for a message kind this module does not handle itself. */
 export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
@@ -62,20 +64,31 @@ function reply(conn: Connection, requestId: number, value: unknown, isError: boo
   }
 }
 
-/** Calls `f(...args)`, awaiting a returned promise, and reports the outcome once. */
+/**
+ * Calls `f(...args)`, awaiting a returned promise, and reports the outcome once. On workers a SIGINT
+ * (`interrupt`) breaks the call, or fails it with `InterruptException` while it awaits.
+ */
 export function invoke(f: unknown, args: unknown[], done: (value: unknown, isError: boolean) => void): void {
   let r: unknown;
   try {
     if (typeof f !== 'function') throw new TypeError(`cannot call ${typeof f === 'object' ? 'an object' : typeof f}: not a function`);
-    r = (f as (...a: unknown[]) => unknown)(...args);
+    r = callBreakable(f, args);
   } catch (e) {
     done(explainError(e), true);
     return;
   }
   if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as PromiseLike<unknown>).then === 'function') {
+    let finished = false;
+    const finish = (v: unknown, isError: boolean): void => {
+      if (finished) return;
+      finished = true;
+      dispose();
+      done(v, isError);
+    };
+    const dispose = onInterrupt(() => finish(new InterruptException(), true));
     (r as PromiseLike<unknown>).then(
-      (v) => done(v, false),
-      (e) => done(explainError(e), true),
+      (v) => finish(v, false),
+      (e) => finish(explainError(e), true),
     );
   } else {
     done(r, false);
