@@ -105,6 +105,8 @@ test('import loads a module everywhere: exports travel by (URL, name), its class
   const MyType = mod.MyType;
   const err = await fetchfrom(w[0], () => new MyType(7)).catch((e: unknown) => e);
   expect(((err as InstanceType<typeof RemoteException>).captured.ex as Error).message).toContain('MyType is not defined');
+  // `mod.MyType` (how compilers emit an imported name) binds to the module loaded everywhere
+  expect(await fetchfrom(w[1], () => new mod.MyType(3).double())).toBe(6);
   // registerType's own serializer, both ways
   const c = await remotecall_fetch((x: InstanceType<Dummy['Celsius']>) => x, w[1], new mod.Celsius(21));
   expect(c).toBeInstanceOf(mod.Celsius);

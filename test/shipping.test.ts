@@ -57,6 +57,11 @@ test("rule 4: TypeScript's CommonJS import alias (distributed_ts_1.myid) resolve
   expect(await remotecall_fetch(f, w[1])).toBe(w[1] * 10 + 3);
 });
 
+test("compiler helpers inside shipped source (esbuild's __name, as tsx emits it) are bound on the target", async () => {
+  const f = new Function('return __name(function g() { return 1 }, "renamed").name') as () => string;
+  expect(await remotecall_fetch(f, w[0])).toBe('renamed');
+});
+
 test('a primitive data global arrives, and travels again only when it changes', async () => {
   globalThis.gk = 5;
   const before = (await shipping(w[0])).globalValues;

@@ -21,6 +21,7 @@ import { remotecall_fetch } from '../remote/remotecall';
 import { runInGlobalScope, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
 import { registry } from '../serialization/wire-codec';
 import { installWorkerGlobals } from '../worker/globals';
+import { installSelfResolution } from '../cli/self-resolve';
 
 /** Options of {@link everywhere}. */
 export interface EverywhereOptions {
@@ -143,6 +144,7 @@ async function importHere(id: string): Promise<void> {
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw e;
+    if (process.env.DISTRIBUTED_TS_WORKER === '1') installSelfResolution();
     exports = await dynamicImport(id);
   }
   indexModule(id, exports);

@@ -10,10 +10,13 @@
  * globals on the target, sent again only when the global was rebound (identity, or value for primitives)
  * since the last send on that connection: a mutation in place is not seen, so rebind the global or
  * `clear` it to have it sent again. Global functions travel by name only (the target must have its own).
- * A free identifier used only as `X.name` with `name` an export of this package, and not a global here,
- * is TypeScript's CommonJS import binding (`(0, distributed_ts_1.myid)()`): the target binds `X` to its
- * own copy of the package. Any other free identifier is looked up in the target's global scope; a miss
- * fails with a ReferenceError that names it and says how to fix it (Julia's UndefVarError).
+ * A free identifier used only as `X.name`, and not a global here, is a compiler's import binding
+ * (TypeScript's `(0, distributed_ts_1.myid)()`, esbuild's `import_DummyModule.MyType`): when every name is
+ * an export of this package the target binds `X` to its own copy of the package; when they are all
+ * exports of exactly one module loaded with `everywhere({ import })` / `-L`, to that module (imported on
+ * first use). Compiler helpers (esbuild's `__name`) are bound to equivalents. Any other free identifier
+ * is looked up in the target's global scope; a miss fails with a ReferenceError that names it and says
+ * how to fix it (Julia's UndefVarError).
  */
 import { createHash } from 'node:crypto';
 import * as vm from 'node:vm';
@@ -131,6 +134,11 @@ function modulePath(url: string, name: string): string {
  */
 export function registerModuleExports(url: string, exports: Record<string, unknown>): Function[] {
   const classes: Function[] = [];
+  if (!moduleExports.has(url)) {
+    moduleExports.set(url, exports);
+    moduleExportNames.set(url, new Set(Object.keys(exports)));
+    analysisEpoch++; // an import binding seen before may now resolve to this module
+  }
   for (const name of Object.keys(exports)) {
     let v: unknown;
     try {
@@ -144,6 +152,22 @@ export function registerModuleExports(url: string, exports: Record<string, unkno
   }
   return classes;
 }
+
+/** Modules loaded with everywhere({ import }) / -L on this process: their exports, by module id. */
+const moduleExports = new Map<string, Record<string, unknown>>();
+const moduleExportNames = new Map<string, Set<string>>();
+/** Bumped whenever a module is loaded: cached analyses made before re-resolve their import bindings. */
+let analysisEpoch = 0;
+
+/**
+ * Helpers that compilers insert into function bodies, bound on the target to equivalents: esbuild's
+ * (and so tsx's) `keepNames` wraps named functions in `__name(fn, "name")`.
+ */
+const HELPERS: Record<string, unknown> = {
+  __name: (target: object, value: string) => Object.defineProperty(target, 'name', { value, configurable: true }),
+};
+const HELPER_BINDING = '#helper';
+const PACKAGE_BINDING = '';
 
 /** Loads a module the caller said holds a function, when this process has not loaded it yet. */
 let loadModuleSync: (url: string) => void = () => {
@@ -159,12 +183,17 @@ export function setModuleLoader(load: (url: string) => void): void {
 const baselineGlobals = new Set<string>(Object.getOwnPropertyNames(globalThis));
 
 interface Shipped {
+  /** Content hash of the source and its bindings: what the target caches the compiled function by. */
   hash: string;
   source: string;
   /** Free identifiers that may be caller globals, checked on every send. */
   globals: readonly string[];
-  /** Free identifiers bound to this package's exports on the target (TypeScript import aliases). */
+  /**
+   * Free identifiers bound on the target, as (name, binding) pairs: binding '' is this package's exports
+   * (TypeScript's import alias), '#helper' a compiler helper, anything else the id of a loaded module.
+   */
   aliases: readonly string[];
+  epoch: number;
 }
 const shippedCache = new WeakMap<Function, Shipped>();
 /** Analyses by source text, so a fresh closure with known source costs a lookup, not a parse. */
@@ -174,10 +203,10 @@ const compiled = new Map<string, Function>();
 
 function shippable(fn: Function): Shipped {
   let s = shippedCache.get(fn);
-  if (s !== undefined) return s;
+  if (s !== undefined && s.epoch === analysisEpoch) return s;
   const source = Function.prototype.toString.call(fn);
   s = bySource.get(source);
-  if (s === undefined) {
+  if (s === undefined || s.epoch !== analysisEpoch) {
     s = analyse(fn, source);
     if (bySource.size >= BY_SOURCE_MAX) bySource.clear();
     bySource.set(source, s);
@@ -204,14 +233,43 @@ function analyse(fn: Function, source: string): Shipped {
   const aliases: string[] = [];
   for (const name of analysis.free) {
     if (baselineGlobals.has(name)) continue;
+    const own = Object.prototype.hasOwnProperty.call(g, name);
     const props = analysis.memberOnly.get(name);
-    if (props !== undefined && !Object.prototype.hasOwnProperty.call(g, name) && [...props].every((p) => packageExportNames.has(p))) {
-      aliases.push(name);
-    } else {
-      globals.push(name);
-    }
+    const binding = own ? undefined : name in HELPERS ? HELPER_BINDING : props === undefined ? undefined : importBinding(props);
+    if (binding !== undefined) aliases.push(name, binding);
+    else globals.push(name);
   }
-  return { hash: createHash('sha1').update(source).digest('base64'), source, globals, aliases };
+  const hash = createHash('sha1').update(source).update('\0').update(aliases.join('\0')).digest('base64');
+  return { hash, source, globals, aliases, epoch: analysisEpoch };
+}
+
+/**
+ * What an identifier used only as `X.a`, `X.b` is bound to: this package when a, b are its exports,
+ * else the one loaded module that exports them all (`import_DummyModule.MyType`), else nothing.
+ */
+function importBinding(props: ReadonlySet<string>): string | undefined {
+  const names = [...props];
+  if (names.every((p) => packageExportNames.has(p))) return PACKAGE_BINDING;
+  let found: string | undefined;
+  for (const [id, exported] of moduleExportNames) {
+    if (!names.every((p) => exported.has(p))) continue;
+    if (found !== undefined) return undefined; // ambiguous: leave it to the target's global scope
+    found = id;
+  }
+  return found;
+}
+
+/** The value a binding stands for on this process (loading a module on first use). */
+function bindingValue(name: string, binding: string): unknown {
+  if (binding === PACKAGE_BINDING) return packageExports;
+  if (binding === HELPER_BINDING) {
+    if (!(name in HELPERS)) throw new Error(`unknown compiler helper ${name}`);
+    return HELPERS[name];
+  }
+  if (!moduleExports.has(binding)) loadModuleSync(binding);
+  const exports = moduleExports.get(binding);
+  if (exports === undefined) throw undefinedName(`${name} (module ${binding})`);
+  return exports;
 }
 
 /**
@@ -228,15 +286,21 @@ const sandboxed = vm.runInThisContext('globalThis') !== globalThis;
 const globalEval = eval;
 
 /**
- * Compiles shipped source in this process's global scope; `aliases` are bound to this package's exports.
- * Method shorthand (`f(x) {…}`) is accepted too.
+ * Compiles shipped source in this process's global scope; `aliases` (name, binding pairs) are bound as
+ * the function's enclosing scope. Method shorthand (`f(x) {…}`) is accepted too.
  */
 function compile(source: string, hash: string, aliases: readonly string[]): Function {
   const filename = `shipped-function-${hash.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}.js`;
+  const names: string[] = [];
+  const values: unknown[] = [];
+  for (let i = 0; i < aliases.length; i += 2) {
+    names.push(aliases[i]);
+    values.push(bindingValue(aliases[i], aliases[i + 1]));
+  }
   const run = (expr: string): unknown => {
-    if (aliases.length === 0) return runInGlobalScope(`(${expr}\n)`, { filename });
-    const factory = runInGlobalScope(`(function (${aliases.join(', ')}) { return (${expr}\n); })`, { filename }) as (...a: unknown[]) => unknown;
-    return factory(...aliases.map(() => packageExports));
+    if (names.length === 0) return runInGlobalScope(`(${expr}\n)`, { filename });
+    const factory = runInGlobalScope(`(function (${names.join(', ')}) { return (${expr}\n); })`, { filename }) as (...a: unknown[]) => unknown;
+    return factory(...values);
   };
   let fn: unknown;
   try {

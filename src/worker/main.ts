@@ -6,6 +6,7 @@
 import { start_worker } from './start-worker';
 import { installWorkerGlobals } from './globals';
 import { enableInterrupts } from './interruptible';
+import { installSelfResolution } from '../cli/self-resolve';
 
 function flag(name: string): string | undefined {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -13,6 +14,7 @@ function flag(name: string): string | undefined {
 }
 
 installWorkerGlobals();
+installSelfResolution(false);
 start_worker({ transport: flag('transport') === 'tcp' ? 'tcp' : 'unix', bindTo: flag('bind-to') }).then(enableInterrupts).catch((e: Error) => {
   process.stderr.write(`distributed-ts worker failed to start: ${e.message}\n`);
   process.exit(1);
