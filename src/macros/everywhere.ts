@@ -18,7 +18,8 @@ import { connectionTo, peerState } from '../messages/messaging';
 import { invoke } from '../messages/process-messages';
 import { asRemoteException } from '../remote/future';
 import { remotecall_fetch } from '../remote/remotecall';
-import { runInGlobalScope, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
+import * as vm from 'node:vm';
+import { runInGlobalScope, sandboxedGlobals, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
 import { registry } from '../serialization/wire-codec';
 import { installWorkerGlobals } from '../worker/globals';
 import { installSelfResolution } from '../cli/self-resolve';
@@ -94,6 +95,21 @@ export function prepareCode(code: string): PreparedCode {
   return { code: out, names, classes };
 }
 
+/** Code already prepared or compiled here, by its text: re-running the same code costs no parse. */
+const prepared = new Map<string, PreparedCode>();
+const scripts = new Map<string, vm.Script>();
+const CACHE_MAX = 1000;
+
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    if (map.size >= CACHE_MAX) map.clear();
+    map.set(key, v);
+  }
+  return v;
+}
+
 let scriptCount = 0;
 
 /**
@@ -101,9 +117,15 @@ let scriptCount = 0;
  * exports are in scope there on every process, the master included (SPEC §3a), as Julia's Main has
  * `Distributed` loaded.
  */
+let packageInScope = false;
+
 function runCode(code: string, classes: string[]): void {
-  installWorkerGlobals();
-  runInGlobalScope(code, { filename: `everywhere-${++scriptCount}.js` });
+  if (!packageInScope) {
+    installWorkerGlobals();
+    packageInScope = true;
+  }
+  if (sandboxedGlobals()) runInGlobalScope(code, { filename: `everywhere-${++scriptCount}.js` });
+  else cached(scripts, code, () => new vm.Script(code, { filename: `everywhere-${++scriptCount}.js` })).runInThisContext();
   const g = globalThis as Record<string, unknown>;
   for (const name of classes) {
     const cls = g[name];
@@ -206,15 +228,15 @@ export async function everywhere(
   const pids = checkProcs(opts.procs);
   const me = myid();
   if (typeof code === 'string') {
-    const prepared = prepareCode(code);
-    await onEach(pids, runCode, [prepared.code, prepared.classes]);
+    const prep = cached(prepared, code, () => prepareCode(code));
+    await onEach(pids, runCode, [prep.code, prep.classes]);
     // Every target now holds the caller's definitions: shipped code using them need not carry them.
     if (pids.includes(me)) {
       const g = globalThis as Record<string, unknown>;
       for (const pid of pids) {
         if (pid === me) continue;
         const sent = peerState(connectionTo(pid)).sentGlobals;
-        for (const name of prepared.names) if (typeof g[name] !== 'function') sent.set(name, g[name]);
+        for (const name of prep.names) if (typeof g[name] !== 'function') sent.set(name, g[name]);
       }
     }
     return;

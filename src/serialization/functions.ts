@@ -282,6 +282,11 @@ export function runInGlobalScope(code: string, options: vm.RunningScriptOptions 
 }
 /** Whether this module runs in a vm context other than the main one (jest's): then only eval reaches its globals. */
 const sandboxed = vm.runInThisContext('globalThis') !== globalThis;
+
+/** Whether `runInGlobalScope` has to use eval (see above) rather than `vm`. */
+export function sandboxedGlobals(): boolean {
+  return sandboxed;
+}
 // Indirect eval: global code of this realm, whose top-level declarations become its globals.
 const globalEval = eval;
 

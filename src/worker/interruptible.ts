@@ -41,14 +41,15 @@ export function enableInterrupts(): Promise<void> {
   if (enabled) return Promise.resolve();
   enabled = true;
   const keeper = new Worker(KEEPER, { eval: true, stdout: false, stderr: false });
-  keeper.unref();
-  return new Promise((resolve) => {
+  const up = new Promise<void>((resolve) => {
     keeper.on('message', (m) => {
       if (m === 'up') return resolve();
       for (const cancel of [...inFlight]) cancel();
     });
     keeper.once('error', () => resolve());
   });
+  keeper.unref(); // after the listeners, which would otherwise keep the process alive
+  return up;
 }
 
 /** Calls `f(...args)`; when interrupts are enabled, a SIGINT breaks it with an `InterruptException`. */
