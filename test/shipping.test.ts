@@ -7,6 +7,7 @@ import { dts, teardown } from './helpers';
 
 const { addprocs, remotecall, remotecall_fetch, stats, clear, Future, myid, RemoteException } = dts;
 
+
 jest.setTimeout(60_000);
 let w: number[] = [];
 beforeAll(async () => {
@@ -49,6 +50,16 @@ test('rules 2 and 3: package exports and built-ins travel by path', async () => 
   expect(await remotecall_fetch(JSON.parse, w[0], '[1,2]')).toEqual([1, 2]);
   // the package's exports are in scope inside shipped code on every process (§3a)
   expect(await remotecall_fetch(() => myid(), w[0])).toBe(w[0]);
+});
+
+test("fetch in shipped code is the package's for references and Node's for anything else", async () => {
+  const r = await remotecall_fetch(async () => {
+    const f = remotecall((x: number) => x * 2, myid(), 21);
+    return fetch(f as unknown as string);
+  }, w[0]);
+  expect(r).toBe(42);
+  const err = await remotecall_fetch(async () => fetch('not a url'), w[0]).catch((e: unknown) => e);
+  expect(((err as InstanceType<typeof RemoteException>).captured.ex as Error).name).toBe('TypeError'); // Node's fetch rejected it
 });
 
 test("rule 4: TypeScript's CommonJS import alias (distributed_ts_1.myid) resolves to the package on the target", async () => {
