@@ -147,6 +147,10 @@ test('clear resets shipped globals on workers, and the next use sends them again
   expect(await remotecall_fetch(() => typeof globalThis.gk, w[1])).toBe('undefined');
   delete globalThis.gk;
   await expect(clear(['no such'] as string[])).rejects.toThrow(/clear: .*identifier/);
+  // Julia's clear!(pool): an object with a clear() method clears itself
+  let cleared = 0;
+  await clear({ clear: () => cleared++ });
+  expect(cleared).toBe(1);
 });
 
 test('a function source is sent once per connection; later calls send only a reference', async () => {

@@ -22,9 +22,16 @@ function resetGlobals(names: string[]): void {
  * await remotecall_fetch(() => big.length, 2); // big travels once
  * await clear(['big'], [2]);                   // worker 2 lets it go
  * ```
+ *
+ * An object with a `clear()` method (Julia's `clear!(pool)` for a CachingPool) is cleared by that method.
  */
-export async function clear(names: string | readonly string[], pids: number | readonly number[] = workers()): Promise<void> {
-  const list = typeof names === 'string' ? [names] : [...names];
+export async function clear(names: string | readonly string[] | { clear(): unknown }, pids: number | readonly number[] = workers()): Promise<void> {
+  // Julia's clear!(pool): an object that knows how to clear itself (a CachingPool) does so.
+  if (names !== null && typeof names === 'object' && !Array.isArray(names) && typeof (names as { clear?: unknown }).clear === 'function') {
+    await (names as { clear(): unknown }).clear();
+    return;
+  }
+  const list = typeof names === 'string' ? [names] : [...(names as readonly string[])];
   for (const n of list) {
     if (typeof n !== 'string' || !IDENTIFIER.test(n)) throw new TypeError(`clear: ${JSON.stringify(n)} is not an identifier`);
   }
