@@ -82,6 +82,16 @@ test('with no arguments every worker is interrupted', async () => {
   expect(await Promise.all(w.map((p) => remotecall_fetch(() => myid(), p)))).toEqual(w);
 });
 
+test('an idle worker survives interrupt and serves the next call', async () => {
+  const ospid = await remotecall_fetch(() => process.pid, w[1]);
+  await sleep(300); // past the start-up window in which a worker's helper thread is not up yet
+  interrupt(w[1]);
+  interrupt(w[1]);
+  await sleep(200);
+  expect(alive(ospid)).toBe(true);
+  expect(await remotecall_fetch(() => myid(), w[1])).toBe(w[1]);
+});
+
 test('interrupt of an unknown process is a clear error', () => {
   expect(() => interrupt(99)).toThrow(/no worker with id 99/);
   expect(() => interrupt(1)).toThrow(/not a worker id/);

@@ -42,7 +42,7 @@ async function runWorker(o: CliOptions): Promise<void> {
   const { enableInterrupts } = await import('../worker/interruptible');
   installWorkerGlobals();
   await start_worker({ cookie: o.worker!.cookie, transport: 'tcp', bindTo: o.bindTo });
-  await enableInterrupts();
+  enableInterrupts();
 }
 
 async function runMaster(o: CliOptions): Promise<void> {

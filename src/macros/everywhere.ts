@@ -11,7 +11,7 @@
  */
 import * as path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import * as acorn from 'acorn';
+import type * as acorn from 'acorn';
 import { myid, procs as allProcs } from '../cluster/process-group';
 import { CompositeException } from '../errors';
 import { connectionTo, peerState } from '../messages/messaging';
@@ -69,7 +69,8 @@ function declaredNames(pattern: acorn.Pattern, out: string[]): void {
 export function prepareCode(code: string): PreparedCode {
   let ast: acorn.Program;
   try {
-    ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', allowAwaitOutsideFunction: false });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ast = (require('acorn') as typeof acorn).parse(code, { ecmaVersion: 'latest', sourceType: 'script', allowAwaitOutsideFunction: false });
   } catch (e) {
     throw new SyntaxError(`everywhere: the code does not parse: ${(e as Error).message}`);
   }

@@ -21,7 +21,15 @@
 import { createHash } from 'node:crypto';
 import * as vm from 'node:vm';
 import type { FunctionCodec, ValueReader, ValueWriter } from './codec';
-import { analyseFunctionSource } from './free-identifiers';
+import type { SourceAnalysis } from './free-identifiers';
+
+/** The parser is loaded on first analysis: most workers never ship source, and start faster without it. */
+let analyser: ((source: string) => SourceAnalysis) | undefined;
+function analyseFunctionSource(source: string): SourceAnalysis {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  analyser ??= (require('./free-identifiers') as typeof import('./free-identifiers')).analyseFunctionSource;
+  return analyser(source);
+}
 
 /** Per-connection memory of what has been sent: functions by hash, data globals by name. */
 export interface PeerCodecState {

@@ -33,15 +33,33 @@ const RUN = { breakOnSigint: true } as const;
 /** Cancellers of the asynchronous calls in flight. */
 const inFlight = new Set<() => void>();
 
+/** How long after start a worker boots the helper thread (kept off the start-up path: `addprocs` waits less). */
+const KEEPER_DELAY_MS = 100;
+
 /**
- * Makes this process's calls interruptible by SIGINT (workers call it once at start). Resolves when
- * the helper thread holds the watchdog.
+ * Makes this process's calls interruptible by SIGINT (workers call it once at start). Calls are breakable
+ * at once; the helper thread that makes that cheap, and makes an idle worker survive SIGINT, starts
+ * shortly after (until then each call pays Node's own per-run watchdog, and a SIGINT while idle ends the
+ * process, as Node's default does).
  */
-export function enableInterrupts(): Promise<void> {
-  if (enabled) return Promise.resolve();
+export function enableInterrupts(): void {
+  if (enabled) return;
   enabled = true;
+  setTimeout(startKeeper, KEEPER_DELAY_MS).unref();
+}
+
+/** Resolves once the helper thread holds the watchdog (for tests and for code that needs it at once). */
+export function keeperReady(): Promise<void> {
+  if (keeperUp === undefined) startKeeper();
+  return keeperUp!;
+}
+
+let keeperUp: Promise<void> | undefined;
+
+function startKeeper(): void {
+  if (keeperUp !== undefined) return;
   const keeper = new Worker(KEEPER, { eval: true, stdout: false, stderr: false });
-  const up = new Promise<void>((resolve) => {
+  keeperUp = new Promise<void>((resolve) => {
     keeper.on('message', (m) => {
       if (m === 'up') return resolve();
       for (const cancel of [...inFlight]) cancel();
@@ -49,7 +67,6 @@ export function enableInterrupts(): Promise<void> {
     keeper.once('error', () => resolve());
   });
   keeper.unref(); // after the listeners, which would otherwise keep the process alive
-  return up;
 }
 
 /** Calls `f(...args)`; when interrupts are enabled, a SIGINT breaks it with an `InterruptException`. */
