@@ -5,7 +5,7 @@
  */
 import { dts, teardown } from './helpers';
 
-const { addprocs, remotecall, remotecall_fetch, stats, clear, Future, myid, RemoteException } = dts;
+const { addprocs, remotecall, remotecall_fetch, stats, clear, Future, myid, nworkers, RemoteException } = dts;
 
 
 jest.setTimeout(60_000);
@@ -50,6 +50,11 @@ test('rules 2 and 3: package exports and built-ins travel by path', async () => 
   expect(await remotecall_fetch(JSON.parse, w[0], '[1,2]')).toEqual([1, 2]);
   // the package's exports are in scope inside shipped code on every process (§3a)
   expect(await remotecall_fetch(() => myid(), w[0])).toBe(w[0]);
+});
+
+test('code a worker ships to the master sees the package exports in scope there too', async () => {
+  const r = await remotecall_fetch(() => remotecall_fetch(() => myid() * 100 + nworkers(), 1), w[1]);
+  expect(r).toBe(102);
 });
 
 test("fetch in shipped code is the package's for references and Node's for anything else", async () => {

@@ -19,7 +19,7 @@ import { invoke } from '../messages/process-messages';
 import { asRemoteException } from '../remote/future';
 import { remotecall_fetch } from '../remote/remotecall';
 import * as vm from 'node:vm';
-import { runInGlobalScope, sandboxedGlobals, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
+import { runInGlobalScope, sandboxedGlobals, setBeforeFirstCompile, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
 import { registry } from '../serialization/wire-codec';
 import { installWorkerGlobals } from '../worker/globals';
 import { installSelfResolution } from '../cli/self-resolve';
@@ -120,11 +120,16 @@ let scriptCount = 0;
  */
 let packageInScope = false;
 
+/** Puts the package's exports in this process's global scope once (workers have them from the start). */
+function ensurePackageInScope(): void {
+  if (packageInScope) return;
+  installWorkerGlobals();
+  packageInScope = true;
+}
+setBeforeFirstCompile(ensurePackageInScope);
+
 function runCode(code: string, classes: string[]): void {
-  if (!packageInScope) {
-    installWorkerGlobals();
-    packageInScope = true;
-  }
+  ensurePackageInScope();
   if (sandboxedGlobals()) runInGlobalScope(code, { filename: `everywhere-${++scriptCount}.js` });
   else cached(scripts, code, () => new vm.Script(code, { filename: `everywhere-${++scriptCount}.js` })).runInThisContext();
   const g = globalThis as Record<string, unknown>;

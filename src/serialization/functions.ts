@@ -182,6 +182,14 @@ let loadModuleSync: (url: string) => void = () => {
   throw new Error('no module loader installed');
 };
 
+/** Runs before this process compiles shipped source for the first time (puts the package's exports in scope). */
+let beforeFirstCompile: (() => void) | undefined;
+
+/** Installs what runs before the first compile of shipped source on this process (everywhere.ts). */
+export function setBeforeFirstCompile(f: () => void): void {
+  beforeFirstCompile = f;
+}
+
 /** Installs how a process loads a module synchronously on first use of one of its exports (everywhere.ts). */
 export function setModuleLoader(load: (url: string) => void): void {
   loadModuleSync = load;
@@ -303,6 +311,11 @@ const globalEval = eval;
  * the function's enclosing scope. Method shorthand (`f(x) {…}`) is accepted too.
  */
 function compile(source: string, hash: string, aliases: readonly string[]): Function {
+  if (beforeFirstCompile !== undefined) {
+    const f = beforeFirstCompile;
+    beforeFirstCompile = undefined;
+    f();
+  }
   const filename = `shipped-function-${hash.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}.js`;
   const names: string[] = [];
   const values: unknown[] = [];
