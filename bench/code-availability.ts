@@ -43,16 +43,19 @@ async function main(): Promise<void> {
   g.benchData = 1;
   const withGlobal = (a: number): number => a + benchData;
   const n = quick ? 4000 : 10_000;
-  const series: Record<string, number[]> = { byName: [], arrow: [], withGlobal: [], fresh: [] };
+  const series: Record<string, number[]> = { byName: [], arrow: [], withGlobal: [], fresh: [], captured: [] };
+  const local = 1;
+  const capturing = (a: number): number => a + local;
   for (let r = 0; r < ROUNDS; r++) {
     progress(`arrow vs global by name, round ${r + 1}/${ROUNDS}`);
     series.byName.push(await perCall(n, (i) => remotecall_fetch(byName, w, i)));
     series.arrow.push(await perCall(n, (i) => remotecall_fetch(arrow, w, i)));
     series.withGlobal.push(await perCall(n, (i) => remotecall_fetch(withGlobal, w, i)));
     series.fresh.push(await perCall(n, (i) => remotecall_fetch((a: number) => a + 2, w, i)));
+    series.captured.push(await perCall(Math.ceil(n / 10), (i) => remotecall_fetch(capturing, w, i)));
   }
   const base = median(series.byName);
-  out.shipped = { calls: n, us: series, ratios: { arrow: median(series.arrow) / base, withGlobal: median(series.withGlobal) / base, fresh: median(series.fresh) / base } };
+  out.shipped = { calls: n, us: series, ratios: { arrow: median(series.arrow) / base, withGlobal: median(series.withGlobal) / base, fresh: median(series.fresh) / base, captured: median(series.captured) / base } };
   const row = (figure: string, key: string, target: string): Row => ({
     figure,
     ours: `${median(series[key]).toFixed(1)} µs`,
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
   rows.push(row(`shipped arrow, ${n} calls`, 'arrow', '≤ 1.1×'));
   rows.push(row('arrow reading a data global (unchanged)', 'withGlobal', ''));
   rows.push(row('a fresh closure per call (same source)', 'fresh', ''));
+  rows.push(row('arrow capturing a local (read via the inspector)', 'captured', ''));
 
   // 2. A large global used by many calls crosses the wire once.
   const mb = quick ? 20 : 100;

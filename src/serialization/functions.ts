@@ -15,13 +15,16 @@
  * an export of this package the target binds `X` to its own copy of the package; when they are all
  * exports of exactly one module loaded with `everywhere({ import })` / `-L`, to that module (imported on
  * first use). Compiler helpers (esbuild's `__name`) are bound to equivalents. Any other free identifier
- * is looked up in the target's global scope; a miss fails with a ReferenceError that names it and says
- * how to fix it (Julia's UndefVarError).
+ * is a captured local variable when the inspector finds it in the function's closure (closure-capture.ts:
+ * its current value travels with each call, again only after a change, and the target binds it around
+ * its copy of the function, as Julia ships closures); otherwise it is looked up in the target's global
+ * scope, and a miss fails with a ReferenceError that names it and says how to fix it (Julia's UndefVarError).
  */
 import { createHash } from 'node:crypto';
 import * as vm from 'node:vm';
 import type { FunctionCodec, ValueReader, ValueWriter } from './codec';
 import type { SourceAnalysis } from './free-identifiers';
+import { readCaptures } from './closure-capture';
 
 /** The parser is loaded on first analysis: most workers never ship source, and start faster without it. */
 let analyser: ((source: string) => SourceAnalysis) | undefined;
@@ -36,6 +39,10 @@ export interface PeerCodecState {
   readonly sentFunctions: Set<string>;
   /** The value of each data global as last sent on this connection. */
   readonly sentGlobals: Map<string, unknown>;
+  /** Captured variables as last sent on this connection, by `<function hash>:<name>`. */
+  readonly sentCaptures: Map<string, unknown>;
+  /** Captured variables as last received on this connection, by `<function hash>:<name>`. */
+  readonly receivedCaptures: Map<string, unknown>;
   /** Undo actions for what the frame being encoded marked as sent: run if that frame is never sent. */
   readonly journal: (() => void)[];
   /** What shipping sent on this connection (for tests and `stats()`). */
@@ -48,11 +55,20 @@ export interface ShippingCounters {
   functionSources: number;
   /** Data global values sent with calls. */
   globalValues: number;
+  /** Captured local variables sent with calls (read through the inspector). */
+  capturedValues: number;
 }
 
 /** A fresh per-peer state. */
 export function newPeerCodecState(): PeerCodecState {
-  return { sentFunctions: new Set(), sentGlobals: new Map(), journal: [], counters: { functionSources: 0, globalValues: 0 } };
+  return {
+    sentFunctions: new Set(),
+    sentGlobals: new Map(),
+    sentCaptures: new Map(),
+    receivedCaptures: new Map(),
+    journal: [],
+    counters: { functionSources: 0, globalValues: 0, capturedValues: 0 },
+  };
 }
 
 /** The frame being encoded was not sent: forget what it marked as sent. */
@@ -310,7 +326,7 @@ const globalEval = eval;
  * Compiles shipped source in this process's global scope; `aliases` (name, binding pairs) are bound as
  * the function's enclosing scope. Method shorthand (`f(x) {…}`) is accepted too.
  */
-function compile(source: string, hash: string, aliases: readonly string[]): Function {
+function compile(source: string, hash: string, aliases: readonly string[], captured: readonly string[] = []): Function {
   if (beforeFirstCompile !== undefined) {
     const f = beforeFirstCompile;
     beforeFirstCompile = undefined;
@@ -323,20 +339,21 @@ function compile(source: string, hash: string, aliases: readonly string[]): Func
     names.push(aliases[i]);
     values.push(bindingValue(aliases[i], aliases[i + 1]));
   }
-  const run = (expr: string): unknown => {
-    if (names.length === 0) return runInGlobalScope(`(${expr}\n)`, { filename });
-    const factory = runInGlobalScope(`(function (${names.join(', ')}) { return (${expr}\n); })`, { filename }) as (...a: unknown[]) => unknown;
-    return factory(...values);
+  // With captured variables the result is a factory taking their values (a fresh closure per call).
+  const run = (expr: string, shorthand: boolean): unknown => {
+    const body = shorthand ? `(() => { const h = (${expr}\n); const k = Reflect.ownKeys(h)[0]; const d = Object.getOwnPropertyDescriptor(h, k); return d.value ?? d.get; })()` : `(${expr}\n)`;
+    if (names.length === 0 && captured.length === 0) return runInGlobalScope(body, { filename });
+    const outer = runInGlobalScope(`(function (${names.join(', ')}) { return ${captured.length === 0 ? body : `function (${captured.join(', ')}) { return ${body}; }`}; })`, { filename }) as (
+      ...a: unknown[]
+    ) => unknown;
+    return outer(...values);
   };
   let fn: unknown;
   try {
-    fn = run(source);
+    fn = run(source, false);
   } catch (e) {
     if (!(e instanceof SyntaxError)) throw e;
-    const holder = run(`{${source}\n}`) as Record<string, unknown>;
-    const key = Reflect.ownKeys(holder)[0];
-    const desc = key === undefined ? undefined : Object.getOwnPropertyDescriptor(holder, key);
-    fn = desc?.value ?? desc?.get;
+    fn = run(`{${source}\n}`, true);
   }
   if (typeof fn !== 'function') throw new TypeError(`shipped source did not evaluate to a function: ${source.slice(0, 80)}`);
   return fn;
@@ -365,15 +382,23 @@ export function explainError(e: unknown): unknown {
   return e;
 }
 
-/** Data globals `s` uses whose value this connection has not seen yet; reused between calls. */
-const pending: unknown[] = [];
 
-function writeGlobals(s: Shipped, w: ValueWriter, peer: PeerCodecState | undefined): void {
+/**
+ * Writes the data globals `s` uses that this connection has not seen with their current value. Returns
+ * the free identifiers that are not globals here (candidates for capture), or undefined when none.
+ */
+function writeGlobals(s: Shipped, w: ValueWriter, peer: PeerCodecState | undefined): string[] | undefined {
   const g = globalThis as Record<string, unknown>;
   const names = s.globals;
+  let unresolved: string[] | undefined;
+  const pending: unknown[] = [];
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
-    if (!Object.prototype.hasOwnProperty.call(g, name)) continue;
+    if (!Object.prototype.hasOwnProperty.call(g, name)) {
+      // The package's names are in scope on every process: never captured.
+      if (!packageExportNames.has(name)) (unresolved ??= []).push(name);
+      continue;
+    }
     const v = g[name];
     if (typeof v === 'function') continue; // global functions travel by name only (SPEC §3a)
     if (peer !== undefined && peer.sentGlobals.has(name) && Object.is(peer.sentGlobals.get(name), v)) continue;
@@ -381,8 +406,8 @@ function writeGlobals(s: Shipped, w: ValueWriter, peer: PeerCodecState | undefin
   }
   const n = pending.length;
   w.uint(n / 2);
-  if (n === 0) return;
-  try {
+  if (n === 0) return unresolved;
+  {
     for (let i = 0; i < n; i += 2) {
       const name = pending[i] as string;
       const v = pending[i + 1];
@@ -400,9 +425,116 @@ function writeGlobals(s: Shipped, w: ValueWriter, peer: PeerCodecState | undefin
         });
       }
     }
-  } finally {
-    pending.length = 0;
   }
+  return unresolved;
+}
+
+const warnedCapture = new Set<string>();
+/** How deep the encoder is inside captured values: functions reached through captures capture primitives only. */
+let captureDepth = 0;
+
+function isPrimitive(v: unknown): boolean {
+  return v === null || (typeof v !== 'object' && typeof v !== 'function');
+}
+
+/**
+ * Sends the current values of the function's captured local variables among `unresolved` (SPEC §3a:
+ * closures ship their captures, as Julia's do), each again only when it changed since the last send of
+ * this function on this connection.
+ */
+function writeCaptures(fn: Function, s: Shipped, w: ValueWriter, peer: PeerCodecState | undefined, unresolved: string[] | undefined): void {
+  if (unresolved === undefined) {
+    w.uint(0);
+    return;
+  }
+  const caps = readCaptures(fn, unresolved);
+  // A function reached through another's captures (a module helper) brings its constants, not whole
+  // module objects: following those would drag unrelated code (a module's other functions, Node's own).
+  if (caps !== null && captureDepth > 0) for (const [name, v] of caps) if (!isPrimitive(v)) caps.delete(name);
+  if (caps === null || caps.size === 0) {
+    w.uint(0);
+    return;
+  }
+  if (!warnedCapture.has(s.hash)) {
+    warnedCapture.add(s.hash);
+    process.emitWarning(
+      `a shipped function reads local variable(s) ${[...caps.keys()].join(', ')} of its closure through the inspector (about 0.1-0.3 ms per call); pass them as arguments, or make them globals, for speed`,
+      { code: 'DISTRIBUTED_TS_CLOSURE_CAPTURE' },
+    );
+  }
+  w.uint(caps.size);
+  for (const [name, v] of caps) {
+    const key = `${s.hash}:${name}`;
+    if (v === packageExports) {
+      w.string(name);
+      w.uint(CAPTURE_PACKAGE); // `import * as dts from 'distributed-ts'`: the target's own copy
+      continue;
+    }
+    const same = peer !== undefined && peer.sentCaptures.has(key) && Object.is(peer.sentCaptures.get(key), v);
+    w.string(name);
+    w.uint(same ? CAPTURE_SAME : CAPTURE_VALUE);
+    if (same) continue;
+    captureDepth++;
+    try {
+      w.value(v, `(captured ${name})`);
+    } finally {
+      captureDepth--;
+    }
+    if (peer !== undefined) {
+      const had = peer.sentCaptures.has(key);
+      const old = peer.sentCaptures.get(key);
+      peer.sentCaptures.set(key, v);
+      peer.counters.capturedValues++;
+      peer.journal.push(() => {
+        peer.counters.capturedValues--;
+        if (had) peer.sentCaptures.set(key, old);
+        else peer.sentCaptures.delete(key);
+      });
+    }
+  }
+}
+
+const CAPTURE_VALUE = 0;
+const CAPTURE_SAME = 1;
+const CAPTURE_PACKAGE = 2;
+
+/** Factories of functions compiled with captured variables as parameters, by hash and capture names. */
+const factories = new Map<string, (...captured: unknown[]) => Function>();
+/** Sources received, by hash, for compiling a capture factory later. */
+const sources = new Map<string, { source: string; aliases: readonly string[] }>();
+
+/** Reads the captured variables sent with a call and returns the function bound to them (or `fn`). */
+function readCaptures_(r: ValueReader, hash: string, fn: Function, state: PeerCodecState | undefined): Function {
+  const k = r.uint();
+  if (k === 0) return fn;
+  const names: string[] = [];
+  const values: unknown[] = [];
+  for (let i = 0; i < k; i++) {
+    const name = r.string();
+    const how = r.uint();
+    const key = `${hash}:${name}`;
+    let v: unknown;
+    if (how === CAPTURE_PACKAGE) {
+      v = packageExports;
+    } else if (how === CAPTURE_SAME) {
+      if (state === undefined || !state.receivedCaptures.has(key)) throw new Error(`captured ${name} of shipped function ${hash} is not in this process's cache`);
+      v = state.receivedCaptures.get(key);
+    } else {
+      v = r.value();
+      state?.receivedCaptures.set(key, v);
+    }
+    names.push(name);
+    values.push(v);
+  }
+  const fkey = `${hash}|${names.join(',')}`;
+  let factory = factories.get(fkey);
+  if (factory === undefined) {
+    const src = sources.get(hash);
+    if (src === undefined) throw new Error(`shipped function ${hash} is not in this process's cache`);
+    factory = compile(src.source, hash, src.aliases, names) as (...captured: unknown[]) => Function;
+    factories.set(fkey, factory);
+  }
+  return factory(...values);
 }
 
 function readGlobals(r: ValueReader): void {
@@ -434,7 +566,7 @@ export const functionCodec: FunctionCodec = {
     if (sent !== undefined && sent.has(s.hash)) {
       w.uint(How.SourceRef);
       w.string(s.hash);
-      writeGlobals(s, w, peer);
+      writeCaptures(fn, s, w, peer, writeGlobals(s, w, peer));
       return;
     }
     w.uint(How.Source);
@@ -450,10 +582,10 @@ export const functionCodec: FunctionCodec = {
         peer.counters.functionSources--;
       });
     }
-    writeGlobals(s, w, peer);
+    writeCaptures(fn, s, w, peer, writeGlobals(s, w, peer));
   },
 
-  decode(r: ValueReader): Function {
+  decode(r: ValueReader, context: unknown): Function {
     const how = r.uint();
     switch (how) {
       case How.Global: {
@@ -483,16 +615,17 @@ export const functionCodec: FunctionCodec = {
         if (fn === undefined) {
           fn = compile(source, hash, aliases);
           compiled.set(hash, fn);
+          sources.set(hash, { source, aliases });
         }
         readGlobals(r);
-        return fn;
+        return readCaptures_(r, hash, fn, context as PeerCodecState | undefined);
       }
       case How.SourceRef: {
         const hash = r.string();
         const fn = compiled.get(hash);
         if (fn === undefined) throw new Error(`shipped function ${hash} is not in this process's cache`);
         readGlobals(r);
-        return fn;
+        return readCaptures_(r, hash, fn, context as PeerCodecState | undefined);
       }
       default:
         throw new Error(`unknown function encoding ${how}`);
