@@ -4,7 +4,7 @@
  * nor import bindings — names that would otherwise fail on the target — so Julia's closures-ship-their-
  * captures behaviour holds for TypeScript module and function locals too.
  *
- * Cost, measured here: ~0.1–0.3 ms per read (five to eight synchronous inspector round trips in-process).
+ * Cost, measured here: ~0.3 ms per read, 8–10× a small remote call (five to eight synchronous inspector round trips in-process).
  * Scope objects are snapshots, so values are read again at every send (a `let` reassigned between two
  * sends of one function object travels with its new value). Where the inspector is unavailable, nothing
  * is captured and such names fail on the target as before; `DISTRIBUTED_TS_CAPTURE=0` turns capture off.

@@ -458,7 +458,7 @@ function writeCaptures(fn: Function, s: Shipped, w: ValueWriter, peer: PeerCodec
   if (!warnedCapture.has(s.hash)) {
     warnedCapture.add(s.hash);
     process.emitWarning(
-      `a shipped function reads local variable(s) ${[...caps.keys()].join(', ')} of its closure through the inspector (about 0.1-0.3 ms per call); pass them as arguments, or make them globals, for speed`,
+      `a shipped function reads local variable(s) ${[...caps.keys()].join(', ')} of its closure through the inspector (about 0.3 ms per call); pass them as arguments, or make them globals, for speed`,
       { code: 'DISTRIBUTED_TS_CLOSURE_CAPTURE' },
     );
   }
