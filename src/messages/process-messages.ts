@@ -10,7 +10,7 @@ import { MessageKind, RefOp, type Header } from './envelope';
 import { peerState, sendFrame } from './messaging';
 import { fail, settle, pendingCount } from './requests';
 import { PGRP } from '../cluster/process-group';
-import { explainError } from '../serialization/functions';
+import { explainError, type ShippingCounters } from '../serialization/functions';
 import { callBreakable, onInterrupt } from '../worker/interruptible';
 import { InterruptException } from '../errors';
 
@@ -200,8 +200,8 @@ export interface ProcessStats {
   pendingRequests: number;
   /** Processes this one holds an open connection to, sorted. */
   connectedTo: number[];
-  /** Per open connection, by peer id: bytes sent on it, function sources and data globals shipped on it. */
-  shipping: Record<number, { bytesSent: number; functionSources: number; globalValues: number }>;
+  /** Per open connection, by peer id: bytes sent on it; function sources, data globals and captured variables shipped on it. */
+  shipping: Record<number, { bytesSent: number } & ShippingCounters>;
 }
 
 /** This process's counters. */
