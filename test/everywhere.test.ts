@@ -98,7 +98,7 @@ test('import loads a module everywhere: exports travel by (URL, name), its class
   expect((await stats()).shipping[w[0]].functionSources).toBe(s0); // by reference, not as source
   // a MyType sent to a worker that loaded the module, and one built there coming back
   expect(await remotecall_fetch((t: InstanceType<Dummy['MyType']>) => t.double(), w[0], new mod.MyType(7))).toBe(14);
-  const echoed = await remotecall_fetch((t: unknown) => t, w[1], new mod.MyType(5));
+  const echoed = await remotecall_fetch((t: InstanceType<Dummy['MyType']>) => t, w[1], new mod.MyType(5));
   expect(echoed).toBeInstanceOf(mod.MyType);
   expect(echoed.double()).toBe(10);
   // a local binding of the class is captured (it travels by module reference): Julia needs DummyModule.MyType
