@@ -23,6 +23,9 @@ const mainGlobal = vm.runInThisContext('globalThis') as Record<string, unknown>;
 const PROBE = '__distributed_ts_capture_probe__';
 const SINK = '__distributed_ts_capture_sink__';
 const GROUP = 'distributed-ts-capture';
+/** The sink stays referenced by the session for the process's life: one inspector call fewer per read. */
+let sinkId: string | undefined;
+let sunk: unknown;
 
 function connect(): Session | null {
   if (session !== undefined) return session;
@@ -74,15 +77,18 @@ export function readCaptures(fn: Function, names: readonly string[]): Map<string
   const s = connect();
   if (s === null) return null;
   const found = new Map<string, unknown>();
-  let out: unknown;
   mainGlobal[PROBE] = fn;
-  mainGlobal[SINK] = (v: unknown) => {
-    out = v;
-  };
   try {
+    if (sinkId === undefined) {
+      mainGlobal[SINK] = (v: unknown) => {
+        sunk = v;
+      };
+      sinkId = post<{ result: Remote }>(s, 'Runtime.evaluate', { expression: SINK, objectGroup: `${GROUP}-sink`, silent: true }).result.objectId;
+      delete mainGlobal[SINK];
+      if (sinkId === undefined) return null;
+    }
     const fnRef = post<{ result: Remote }>(s, 'Runtime.evaluate', { expression: PROBE, objectGroup: GROUP, silent: true }).result;
-    const sinkRef = post<{ result: Remote }>(s, 'Runtime.evaluate', { expression: SINK, objectGroup: GROUP, silent: true }).result;
-    if (fnRef.objectId === undefined || sinkRef.objectId === undefined) return null;
+    if (fnRef.objectId === undefined) return null;
     const internal = post<{ internalProperties?: Property[] }>(s, 'Runtime.getProperties', { objectId: fnRef.objectId, ownProperties: true }).internalProperties;
     const scopesRef = internal?.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
     if (scopesRef === undefined) return found;
@@ -93,9 +99,10 @@ export function readCaptures(fn: Function, names: readonly string[]): Map<string
       for (const v of vars) {
         if (v.value === undefined || found.has(v.name) || !names.includes(v.name)) continue;
         if (v.value.objectId !== undefined) {
-          out = undefined;
-          post(s, 'Runtime.callFunctionOn', { objectId: sinkRef.objectId, functionDeclaration: 'function (v) { this(v); }', arguments: [{ objectId: v.value.objectId }], silent: true });
-          found.set(v.name, out);
+          sunk = undefined;
+          post(s, 'Runtime.callFunctionOn', { objectId: sinkId, functionDeclaration: 'function (v) { this(v); }', arguments: [{ objectId: v.value.objectId }], silent: true });
+          found.set(v.name, sunk);
+          sunk = undefined;
         } else {
           found.set(v.name, primitive(v.value));
         }
@@ -104,10 +111,10 @@ export function readCaptures(fn: Function, names: readonly string[]): Map<string
     }
     return found;
   } catch {
+    sinkId = undefined; // look it up again next time
     return null;
   } finally {
     delete mainGlobal[PROBE];
-    delete mainGlobal[SINK];
     try {
       post(s, 'Runtime.releaseObjectGroup', { objectGroup: GROUP });
     } catch {
