@@ -36,6 +36,12 @@ export { remoteref_id, channel_from_id, worker_id_from_socket } from './remote/r
 export type { RRID } from './remote/ref-api';
 export { fetch, wait, isready, put, take, close } from './remote/generic';
 export { stats } from './remote/stats';
+export { clear } from './remote/clear';
+export { interrupt } from './remote/interrupt';
+export { everywhere } from './macros/everywhere';
+export type { EverywhereOptions } from './macros/everywhere';
+export { spawnat, spawn, fetchfrom, nextproc } from './macros/spawnat';
+export type { Where } from './macros/spawnat';
 export type { ProcessStats } from './remote/stats';
 export { registerType } from './serialization/register-type';
 export type { TypeSerializer } from './serialization/register-type';

@@ -63,6 +63,11 @@ onMessage(MessageKind.JoinComplete, (_conn, h, payload) => settle(h.responseId, 
 PGRP.onGone.push(dropClient);
 
 const managers = new Map<number, ClusterManager>();
+
+/** The cluster manager that launched worker `pid` (for `interrupt`). @internal */
+export function managerOf(pid: number): ClusterManager | undefined {
+  return managers.get(pid);
+}
 const addresses = new Map<number, string>();
 
 /** The address worker `pid` listens on, as it announced it (for tests and diagnostics). @internal */
@@ -161,20 +166,22 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
   const errLines: string[] = [];
   const child = config.process;
   let exitInfo = '';
-  const exited = new Promise<void>((resolve) => {
-    if (!child) return;
-    child.once('exit', (code, signal) => {
-      exitInfo = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      rec.connection?.close(`worker ${id} ${exitInfo}`);
-      rec.markGone(exitInfo);
-      resolve();
-    });
-    child.once('error', (e) => {
-      exitInfo = `could not be started: ${e.message}`;
-      rec.markGone(exitInfo);
-      resolve();
-    });
-  });
+  // Without a child process (a custom manager's worker), the worker has exited once it is gone.
+  const exited = !child
+    ? rec.gone
+    : new Promise<void>((resolve) => {
+        child.once('exit', (code, signal) => {
+          exitInfo = signal ? `killed by ${signal}` : `exited with code ${code}`;
+          rec.connection?.close(`worker ${id} ${exitInfo}`);
+          rec.markGone(exitInfo);
+          resolve();
+        });
+        child.once('error', (e) => {
+          exitInfo = `could not be started: ${e.message}`;
+          rec.markGone(exitInfo);
+          resolve();
+        });
+      });
   (rec as ProcessRecord & { exited?: Promise<void> }).exited = exited;
 
   const describe = (what: string) =>

@@ -9,6 +9,24 @@ import type { WorkerConfig } from './worker-config';
 /** The worker entry script (compiled), next to this module's directory. */
 export const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'main.js');
 
+const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
+/**
+ * This process's module-loader flags (`--import tsx`, `--require …`), which local workers get too when
+ * `exeflags` is not given, so they load the same kinds of files (TypeScript under tsx, as the master).
+ */
+export function inheritedLoaderFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i];
+    const name = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    if (!LOADER_FLAGS.has(name)) continue;
+    if (a.includes('=')) out.push(a);
+    else if (i + 1 < execArgv.length) out.push(a, execArgv[++i]);
+  }
+  return out;
+}
+
 /** Children still alive: killed when this process exits, so none outlives it. */
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -43,7 +61,7 @@ export class LocalManager extends ClusterManager {
   async launch(params: AddprocsOptions, launched: WorkerConfig[], notify: () => void): Promise<void> {
     const exename = params.exename ?? process.execPath;
     const transport = params.transport ?? 'unix';
-    const args = [...(params.exeflags ?? []), WORKER_SCRIPT, `--transport=${transport}`];
+    const args = [...(params.exeflags ?? inheritedLoaderFlags()), WORKER_SCRIPT, `--transport=${transport}`];
     if (params.restrict === false) args.push('--bind-to=0.0.0.0');
     for (let i = 0; i < this.np; i++) {
       // Required here, not at the top: workers load this module too and never spawn (start-up time).
@@ -64,7 +82,10 @@ export class LocalManager extends ClusterManager {
     }
   }
 
-  override manage(): void {}
+  /** `'interrupt'` sends the worker SIGINT (Julia's LocalManager does the same); other events need nothing. */
+  override manage(_id: number, config: WorkerConfig, op: 'register' | 'deregister' | 'interrupt' | 'finalize'): void {
+    if (op === 'interrupt') config.process?.kill('SIGINT');
+  }
 
   override kill(_pid: number, config: WorkerConfig): void {
     config.process?.kill('SIGTERM');

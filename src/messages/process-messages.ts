@@ -11,6 +11,9 @@ import { MessageKind, RefOp, type Header } from './envelope';
 import { peerState, sendFrame } from './messaging';
 import { fail, settle, pendingCount } from './requests';
 import { PGRP } from '../cluster/process-group';
+import { explainError, type ShippingCounters } from '../serialization/functions';
+import { callBreakable, onInterrupt } from '../worker/interruptible';
+import { InterruptException } from '../errors';
 
 /** A handler for a message kind this module does not handle itself. */
 export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
@@ -80,20 +83,31 @@ export function reply(conn: Connection, requestId: number, value: unknown, isErr
   }
 }
 
-/** Calls `f(...args)`, awaiting a returned promise, and reports the outcome once. */
+/**
+ * Calls `f(...args)`, awaiting a returned promise, and reports the outcome once. On workers a SIGINT
+ * (`interrupt`) breaks the call, or fails it with `InterruptException` while it awaits.
+ */
 export function invoke(f: unknown, args: unknown[], done: (value: unknown, isError: boolean) => void): void {
   let r: unknown;
   try {
     if (typeof f !== 'function') throw new TypeError(`cannot call ${typeof f === 'object' ? 'an object' : typeof f}: not a function`);
-    r = (f as (...a: unknown[]) => unknown)(...args);
+    r = callBreakable(f, args);
   } catch (e) {
-    done(e, true);
+    done(explainError(e), true);
     return;
   }
   if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as PromiseLike<unknown>).then === 'function') {
+    let finished = false;
+    const finish = (v: unknown, isError: boolean): void => {
+      if (finished) return;
+      finished = true;
+      dispose();
+      done(v, isError);
+    };
+    const dispose = onInterrupt(() => finish(new InterruptException(), true));
     (r as PromiseLike<unknown>).then(
-      (v) => done(v, false),
-      (e) => done(e, true),
+      (v) => finish(v, false),
+      (e) => finish(explainError(e), true),
     );
   } else {
     done(r, false);
@@ -210,18 +224,27 @@ export interface ProcessStats {
   connectedTo: number[];
   /** References this process holds to values owned by other processes (unfetched Futures, RemoteChannels). */
   heldReferences: number;
+  /** Per open connection, by peer id: bytes sent on it; function sources, data globals and captured variables shipped on it. */
+  shipping: Record<number, { bytesSent: number } & ShippingCounters>;
 }
 
 /** This process's counters. */
 export function localStats(): ProcessStats {
   const connectedTo: number[] = [];
-  for (const [pid, rec] of PGRP.processes) if (rec.connection && !rec.connection.closed) connectedTo.push(pid);
+  const shipping: ProcessStats['shipping'] = {};
+  for (const [pid, rec] of PGRP.processes) {
+    const conn = rec.connection;
+    if (conn === undefined || conn.closed) continue;
+    connectedTo.push(pid);
+    shipping[pid] = { bytesSent: conn.bytesSent, ...peerState(conn).counters };
+  }
   return {
     pid: PGRP.id,
     storedValues: storedCount(),
     pendingRequests: pendingCount(),
     connectedTo: connectedTo.sort((a, b) => a - b),
     heldReferences: remoteHoldingCount(),
+    shipping,
   };
 }
 

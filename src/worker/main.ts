@@ -5,6 +5,8 @@
  */
 import { start_worker } from './start-worker';
 import { installWorkerGlobals } from './globals';
+import { enableInterrupts } from './interruptible';
+import { installSelfResolution } from '../cli/self-resolve';
 
 function flag(name: string): string | undefined {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -12,7 +14,8 @@ function flag(name: string): string | undefined {
 }
 
 installWorkerGlobals();
-start_worker({ transport: flag('transport') === 'tcp' ? 'tcp' : 'unix', bindTo: flag('bind-to') }).catch((e: Error) => {
+installSelfResolution(false);
+start_worker({ transport: flag('transport') === 'tcp' ? 'tcp' : 'unix', bindTo: flag('bind-to') }).then(enableInterrupts).catch((e: Error) => {
   process.stderr.write(`distributed-ts worker failed to start: ${e.message}\n`);
   process.exit(1);
 });
