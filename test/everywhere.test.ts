@@ -143,6 +143,23 @@ test("spawnat(':any') and fetchfrom(':any') take workers in turn; spawn too", as
   expect(() => spawnat('any' as ':any', () => 1)).toThrow(/where must be a process id or ':any'/);
 });
 
+test('a Future owned by the target moves no data: the manual\'s @spawnat :any 1 .+ fetch(r)', async () => {
+  const big = 2e6; // 16 MB of Float64: if it crossed the wire, the byte counters would show it
+  const r = spawnat(w[0], (n: number) => new Float64Array(n).fill(1), big);
+  await r.wait();
+  const before = (await stats()).shipping[w[0]].bytesSent;
+  const workerBefore = (await stats(w[0])).shipping[1].bytesSent;
+  const s = spawnat(w[0], async (x: typeof r) => {
+    const a = await x.fetch(); // local to this worker: no copy
+    return a.reduce((t, v) => t + 1 + v, 0);
+  }, r);
+  expect(await s.fetch()).toBe(2 * big);
+  const sent = (await stats()).shipping[w[0]].bytesSent - before;
+  const workerSent = (await stats(w[0])).shipping[1].bytesSent - workerBefore;
+  expect(sent).toBeLessThan(64 * 1024);
+  expect(workerSent).toBeLessThan(64 * 1024);
+});
+
 test('count_heads: two spawnat(:any) calls summed (the manual)', async () => {
   await everywhere('function count_heads(n) { let c = 0; for (let i = 0; i < n; i++) c += Math.random() < 0.5 ? 1 : 0; return c }');
   const a = spawnat(':any', count_heads, 100_000);
