@@ -306,7 +306,7 @@ export class SharedArray<T extends ElementType = ElementType> {
 
   /** @internal stores v at linear index k, checking it (fast for plain numbers into float arrays). */
   store(k: number, v: unknown): void {
-    if (this.fastWrite && typeof v === 'number') {
+    if (this.fastWrite === true && typeof v === 'number') {
       (this.data as Float64Array)[k] = v;
       return;
     }
@@ -396,7 +396,7 @@ class SharedVector<T extends ElementType> extends SharedArray<T> {
   override set(i: number, v?: unknown): void {
     let x = i;
     if (!(i >>> 0 === i && i < this.lim0 && arguments.length === 2)) x = this.slowIndex('set', arguments.length - 1, i);
-    if (typeof v === 'number' && this.fastWrite) (this.data as Float64Array)[x] = v;
+    if (typeof v === 'number' && this.fastWrite === true) (this.data as Float64Array)[x] = v;
     else this.storeChecked(x, v);
   }
 }
@@ -420,7 +420,7 @@ class SharedMatrix<T extends ElementType> extends SharedArray<T> {
     } else {
       x = this.slowIndex('set', arguments.length - 1, i, j);
     }
-    if (typeof v === 'number' && this.fastWrite) (this.data as Float64Array)[x] = v;
+    if (typeof v === 'number' && this.fastWrite === true) (this.data as Float64Array)[x] = v;
     else this.storeChecked(x, v);
   }
 }
@@ -463,7 +463,7 @@ class SharedArray3<T extends ElementType> extends SharedArray<T> {
     } else {
       x = this.slowIndex('set', arguments.length - 1, i, j, k);
     }
-    if (typeof v === 'number' && this.fastWrite) (this.data as Float64Array)[x] = v;
+    if (typeof v === 'number' && this.fastWrite === true) (this.data as Float64Array)[x] = v;
     else this.storeChecked(x, v);
   }
 }
