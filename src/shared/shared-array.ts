@@ -379,23 +379,29 @@ export class SharedArray<T extends ElementType = ElementType> {
   }
 }
 
-// The specialised accessors below are the hot path of `S.get`/`S.set` loops: no allocation, one
-// unsigned check per index (`i >>> 0 === i` holds exactly for integers in [0, 2^32)), and one load or
-// store at the end whichever way the index was found, so the JIT keeps elements unboxed. Anything
-// unusual (a linear index into an N-d array, a wrong index, a finalized array) goes through
-// `slowIndex`, which returns a valid linear index or throws the error that says what is wrong.
+// The specialised accessors below are the hot path of `S.get`/`S.set` loops: no allocation, and checks
+// the JIT folds away for loop counters. `i === (i | 0)` is the integer check (true for integers in
+// [-2^31, 2^31), a no-op on values V8 already knows are int32); `(i >>> 0) < lim` is then one unsigned
+// comparison for 0 ≤ i < lim. A read needs no bound on its last index: the typed array's own check
+// reads `undefined` beyond the end (or before the start). Writes check every index, as a typed array
+// ignores stores out of range. Reads and writes each end in one load or store, whichever way the index
+// was found, so the JIT keeps elements unboxed. Anything unusual (a linear index into an N-d array, a
+// wrong index, an index ≥ 2^31, a finalized array) goes through `slowIndex`, which returns a valid
+// linear index or throws the error that says what is wrong.
 
 /** A 1-dimensional SharedArray, with accessors specialised for one index. */
 class SharedVector<T extends ElementType> extends SharedArray<T> {
   override get(i: number): ElementOf<T> {
-    let x = i;
-    if (!(i >>> 0 === i && i < this.lim0 && arguments.length === 1)) x = this.slowIndex('get', arguments.length, i);
-    return this.data[x] as ElementOf<T>;
+    if (i === (i | 0) && arguments.length === 1) {
+      const v = this.data[i];
+      if (v !== undefined) return v as ElementOf<T>;
+    }
+    return this.data[this.slowIndex('get', arguments.length, i)] as ElementOf<T>;
   }
 
   override set(i: number, v?: unknown): void {
     let x = i;
-    if (!(i >>> 0 === i && i < this.lim0 && arguments.length === 2)) x = this.slowIndex('set', arguments.length - 1, i);
+    if (!(i === (i | 0) && i >>> 0 < this.lim0 && arguments.length === 2)) x = this.slowIndex('set', arguments.length - 1, i);
     if (typeof v === 'number' && this.fastWrite === true) (this.data as Float64Array)[x] = v;
     else this.storeChecked(x, v);
   }
@@ -404,16 +410,17 @@ class SharedVector<T extends ElementType> extends SharedArray<T> {
 /** A 2-dimensional SharedArray, with accessors specialised for (i, j) and linear indices. */
 class SharedMatrix<T extends ElementType> extends SharedArray<T> {
   override get(i: number, j?: number): ElementOf<T> {
-    let x: number;
-    if (i >>> 0 === i && i < this.lim0 && (j as number) >>> 0 === j && j < this.lim1 && arguments.length === 2) x = i + this.s1 * j;
-    else x = this.slowIndex('get', arguments.length, i, j);
-    return this.data[x] as ElementOf<T>;
+    if (i === (i | 0) && i >>> 0 < this.lim0 && j === ((j as number) | 0) && arguments.length === 2) {
+      const v = this.data[i + this.lim0 * j];
+      if (v !== undefined) return v as ElementOf<T>;
+    }
+    return this.data[this.slowIndex('get', arguments.length, i, j)] as ElementOf<T>;
   }
 
   override set(i: number, j?: unknown, v?: unknown): void {
     let x: number;
-    if (i >>> 0 === i && i < this.lim0 && (j as number) >>> 0 === j && (j as number) < this.lim1 && arguments.length === 3) {
-      x = i + this.s1 * (j as number);
+    if (i === (i | 0) && i >>> 0 < this.lim0 && j === ((j as number) | 0) && (j as number) >>> 0 < this.lim1 && arguments.length === 3) {
+      x = i + this.lim0 * (j as number);
     } else if (arguments.length === 2) {
       x = this.slowIndex('set', 1, i);
       v = j;
@@ -428,35 +435,32 @@ class SharedMatrix<T extends ElementType> extends SharedArray<T> {
 /** A 3-dimensional SharedArray, with accessors specialised for (i, j, k) and linear indices. */
 class SharedArray3<T extends ElementType> extends SharedArray<T> {
   override get(i: number, j?: number, k?: number): ElementOf<T> {
-    let x: number;
     if (
-      i >>> 0 === i &&
-      i < this.lim0 &&
-      (j as number) >>> 0 === j &&
-      j < this.lim1 &&
-      (k as number) >>> 0 === k &&
-      k < this.lim2 &&
+      i === (i | 0) &&
+      i >>> 0 < this.lim0 &&
+      j === ((j as number) | 0) &&
+      (j as number) >>> 0 < this.lim1 &&
+      k === ((k as number) | 0) &&
       arguments.length === 3
     ) {
-      x = i + this.s1 * j + this.s2 * k;
-    } else {
-      x = this.slowIndex('get', arguments.length, i, j, k);
+      const v = this.data[i + this.lim0 * ((j as number) + this.lim1 * (k as number))];
+      if (v !== undefined) return v as ElementOf<T>;
     }
-    return this.data[x] as ElementOf<T>;
+    return this.data[this.slowIndex('get', arguments.length, i, j, k)] as ElementOf<T>;
   }
 
   override set(i: number, j?: unknown, k?: unknown, v?: unknown): void {
     let x: number;
     if (
-      i >>> 0 === i &&
-      i < this.lim0 &&
-      (j as number) >>> 0 === j &&
-      (j as number) < this.lim1 &&
-      (k as number) >>> 0 === k &&
-      (k as number) < this.lim2 &&
+      i === (i | 0) &&
+      i >>> 0 < this.lim0 &&
+      j === ((j as number) | 0) &&
+      (j as number) >>> 0 < this.lim1 &&
+      k === ((k as number) | 0) &&
+      (k as number) >>> 0 < this.lim2 &&
       arguments.length === 4
     ) {
-      x = i + this.s1 * (j as number) + this.s2 * (k as number);
+      x = i + this.lim0 * ((j as number) + this.lim1 * (k as number));
     } else if (arguments.length === 2) {
       x = this.slowIndex('set', 1, i);
       v = j;
