@@ -65,15 +65,12 @@ export class SharedArray<T extends ElementType = ElementType> {
   declare readonly seg: Segment;
   /** @internal the typed array over the whole segment */
   declare readonly data: TypedArrayOf[T];
-  /** @internal writes of plain numbers need no checks (a writable float array) */
+  /** @internal writes of plain numbers need no checks (a writable float array); tested `=== true`, which V8 compiles to one comparison (a bare tagged boolean field costs a generic ToBoolean) */
   declare readonly fastWrite: boolean;
   /** @internal Bounds of the first three dimensions for the specialised accessors (1 beyond the array's own). */
   declare readonly lim0: number;
   /** @internal */ declare readonly lim1: number;
   /** @internal */ declare readonly lim2: number;
-  /** @internal strides of dimensions 2 and 3 */
-  declare readonly s1: number;
-  /** @internal */ declare readonly s2: number;
   /** The element type name. */
   declare readonly type: T;
   /** The size of each dimension. */
@@ -96,8 +93,6 @@ export class SharedArray<T extends ElementType = ElementType> {
     this.lim0 = dims.length > 0 ? dims[0] : 1;
     this.lim1 = dims.length > 1 ? dims[1] : 1;
     this.lim2 = dims.length > 2 ? dims[2] : 1;
-    this.s1 = this.lim0;
-    this.s2 = this.lim0 * this.lim1;
     this.type = info.type as T;
     this.dims = info.dims;
     // A product of the dims, not byteLength / bytes: a division would make the field a double, and loops bounded by it slower.
