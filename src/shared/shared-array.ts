@@ -612,8 +612,28 @@ function checkInit<T extends ElementType>(init: unknown, fn: string): ((S: Share
   return init as (S: SharedArray<T>) => unknown;
 }
 
-/** The participants: given (checked: known, distinct, on this host) or every local worker. */
+/**
+ * The participants: given (checked: known, distinct, on this host) or every local worker (Julia's
+ * default, on the master and on a worker alike). A worker reaches other workers over worker-to-worker
+ * links, which topology 'master_worker' does not have: there a worker can create arrays only on itself
+ * and the master.
+ */
 function resolvePids(pids: unknown, fn: string): number[] {
+  const chosen = choosePids(pids, fn);
+  if (PGRP.id !== 1 && PGRP.topology === 'master_worker') {
+    const unreachable = chosen.filter((p) => p !== 1 && p !== PGRP.id);
+    if (unreachable.length > 0) {
+      throw new Error(
+        `${fn}: process ${PGRP.id} cannot map the array on ${unreachable.length === 1 ? 'process' : 'processes'} ${unreachable.join(', ')}: ` +
+          `the cluster runs with topology 'master_worker', where workers reach only the master ` +
+          `(create it on the master, give pids among [1, ${PGRP.id}], or use topology 'all_to_all')`,
+      );
+    }
+  }
+  return chosen;
+}
+
+function choosePids(pids: unknown, fn: string): number[] {
   const here = procs(myid());
   if (pids === undefined || (Array.isArray(pids) && pids.length === 0)) {
     return here.length > 1 ? here.filter((p) => p !== 1) : here;
