@@ -65,8 +65,6 @@ export class SharedArray<T extends ElementType = ElementType> {
   declare readonly seg: Segment;
   /** @internal the typed array over the whole segment */
   declare readonly data: TypedArrayOf[T];
-  /** @internal writes of plain numbers need no checks (a writable float array); tested `=== true`, which V8 compiles to one comparison (a bare tagged boolean field costs a generic ToBoolean) */
-  declare readonly fastWrite: boolean;
   /** @internal Bounds of the first three dimensions for the specialised accessors (1 beyond the array's own). */
   declare readonly lim0: number;
   /** @internal */ declare readonly lim1: number;
@@ -88,7 +86,6 @@ export class SharedArray<T extends ElementType = ElementType> {
     const info = seg.info;
     this.seg = seg;
     this.data = seg.data as TypedArrayOf[T];
-    this.fastWrite = seg.element.kind === 'float' && info.writable;
     const dims = info.dims;
     this.lim0 = dims.length > 0 ? dims[0] : 1;
     this.lim1 = dims.length > 1 ? dims[1] : 1;
@@ -234,7 +231,7 @@ export class SharedArray<T extends ElementType = ElementType> {
     const idx = args.slice(0, -1) as number[];
     const v = args[args.length - 1];
     if (args.length < 2) throw new TypeError(`S.set: give the indices then the value (S.set(${this.dims.map((_, d) => 'ijklmn'[d] ?? `i${d}`).join(', ')}, v)), got ${args.length} argument(s)`);
-    this.store(this.linearIndex('set', idx), v);
+    this.put(this.linearIndex('set', idx), v);
   }
 
   /**
@@ -299,12 +296,8 @@ export class SharedArray<T extends ElementType = ElementType> {
     return [...this.pids];
   }
 
-  /** @internal stores v at linear index k, checking it (fast for plain numbers into float arrays). */
-  store(k: number, v: unknown): void {
-    if (this.fastWrite === true && typeof v === 'number') {
-      (this.data as Float64Array)[k] = v;
-      return;
-    }
+  /** @internal stores v at linear index k, checked (the float subclasses store plain numbers directly). */
+  put(k: number, v: unknown): void {
     this.storeChecked(k, v);
   }
 
@@ -374,95 +367,107 @@ export class SharedArray<T extends ElementType = ElementType> {
   }
 }
 
-// The specialised accessors below are the hot path of `S.get`/`S.set` loops: no allocation, and checks
-// the JIT folds away for loop counters. `i === (i | 0)` is the integer check (true for integers in
-// [-2^31, 2^31), a no-op on values V8 already knows are int32); `(i >>> 0) < lim` is then one unsigned
-// comparison for 0 ≤ i < lim. A read needs no bound on its last index: the typed array's own check
-// reads `undefined` beyond the end (or before the start). Writes check every index, as a typed array
-// ignores stores out of range. Reads and writes each end in one load or store, whichever way the index
-// was found, so the JIT keeps elements unboxed. Anything unusual (a linear index into an N-d array, a
-// wrong index, an index ≥ 2^31, a finalized array) goes through `slowIndex`, which returns a valid
-// linear index or throws the error that says what is wrong.
+// The specialised accessors below are the hot path of `S.get`/`S.set` loops. They are written for
+// what V8's optimizing compiler can see through once it inlines them into the caller's loop:
+//   - No allocation (no rest arguments), and every check executed on the fast path, with a constant
+//     (-1) for failure rather than a branch out of the loop: a branch that was never taken becomes a
+//     deoptimization exit, which stops V8 from peeling the loop and hoisting the fields' loads and the
+//     index arithmetic out of it.
+//   - The integer check `i === (i | 0)` (true for integers in [-2^31, 2^31)) and `typeof` guards fold
+//     away for loop counters; `(i >>> 0) < lim` is one unsigned comparison for 0 ≤ i < lim.
+//   - The last index needs no bound of its own: the typed array's check does it (beyond the end or
+//     before the start reads `undefined`; with every other index in range, any wrong last index lands
+//     there). A write first reads the same element, so that one check serves both.
+//   - Anything unusual (a linear index into an N-d array, a wrong index, an index ≥ 2^31, a finalized
+//     array) falls to `slowIndex`, which returns a valid linear index or throws the error that says
+//     what is wrong. Writes go through `put`: checked in general, a plain store on writable float arrays.
 
 /** A 1-dimensional SharedArray, with accessors specialised for one index. */
 class SharedVector<T extends ElementType> extends SharedArray<T> {
   override get(i: number): ElementOf<T> {
-    if (i === (i | 0) && arguments.length === 1) {
-      const v = this.data[i];
-      if (v !== undefined) return v as ElementOf<T>;
-    }
+    const v = this.data[typeof i === 'number' && i === (i | 0) && arguments.length === 1 ? i : -1];
+    if (v !== undefined) return v as ElementOf<T>;
     return this.data[this.slowIndex('get', arguments.length, i)] as ElementOf<T>;
   }
 
   override set(i: number, v?: unknown): void {
-    let x = i;
-    if (!(i === (i | 0) && i >>> 0 < this.lim0 && arguments.length === 2)) x = this.slowIndex('set', arguments.length - 1, i);
-    if (typeof v === 'number' && this.fastWrite === true) (this.data as Float64Array)[x] = v;
-    else this.storeChecked(x, v);
+    const x = typeof i === 'number' && i === (i | 0) && arguments.length === 2 ? i : -1;
+    if (this.data[x] !== undefined) this.put(x, v);
+    else this.put(this.slowIndex('set', arguments.length - 1, i), v);
   }
 }
 
 /** A 2-dimensional SharedArray, with accessors specialised for (i, j) and linear indices. */
 class SharedMatrix<T extends ElementType> extends SharedArray<T> {
   override get(i: number, j?: number): ElementOf<T> {
-    if (i === (i | 0) && i >>> 0 < this.lim0 && j === ((j as number) | 0) && arguments.length === 2) {
-      const v = this.data[i + this.lim0 * j];
-      if (v !== undefined) return v as ElementOf<T>;
-    }
+    const lim0 = this.lim0;
+    const num = typeof i === 'number' && typeof j === 'number';
+    const at = num ? i + lim0 * (j as number) : -1;
+    const v = this.data[num && i === (i | 0) && j === ((j as number) | 0) && i >>> 0 < lim0 && arguments.length === 2 ? at : -1];
+    if (v !== undefined) return v as ElementOf<T>;
     return this.data[this.slowIndex('get', arguments.length, i, j)] as ElementOf<T>;
   }
 
   override set(i: number, j?: unknown, v?: unknown): void {
-    let x: number;
-    if (i === (i | 0) && i >>> 0 < this.lim0 && j === ((j as number) | 0) && (j as number) >>> 0 < this.lim1 && arguments.length === 3) {
-      x = i + this.lim0 * (j as number);
-    } else if (arguments.length === 2) {
-      x = this.slowIndex('set', 1, i);
-      v = j;
-    } else {
-      x = this.slowIndex('set', arguments.length - 1, i, j);
-    }
-    if (typeof v === 'number' && this.fastWrite === true) (this.data as Float64Array)[x] = v;
-    else this.storeChecked(x, v);
+    const lim0 = this.lim0;
+    const num = typeof i === 'number' && typeof j === 'number';
+    const at = num ? i + lim0 * (j as number) : -1;
+    const x = num && i === (i | 0) && j === ((j as number) | 0) && i >>> 0 < lim0 && arguments.length === 3 ? at : -1;
+    if (this.data[x] !== undefined) this.put(x, v);
+    else if (arguments.length === 2) this.put(this.slowIndex('set', 1, i), j);
+    else this.put(this.slowIndex('set', arguments.length - 1, i, j), v);
   }
 }
 
 /** A 3-dimensional SharedArray, with accessors specialised for (i, j, k) and linear indices. */
 class SharedArray3<T extends ElementType> extends SharedArray<T> {
   override get(i: number, j?: number, k?: number): ElementOf<T> {
-    if (
-      i === (i | 0) &&
-      i >>> 0 < this.lim0 &&
-      j === ((j as number) | 0) &&
-      (j as number) >>> 0 < this.lim1 &&
-      k === ((k as number) | 0) &&
-      arguments.length === 3
-    ) {
-      const v = this.data[i + this.lim0 * ((j as number) + this.lim1 * (k as number))];
-      if (v !== undefined) return v as ElementOf<T>;
-    }
+    const lim0 = this.lim0;
+    const lim1 = this.lim1;
+    const num = typeof i === 'number' && typeof j === 'number' && typeof k === 'number';
+    const at = num ? i + lim0 * ((j as number) + lim1 * (k as number)) : -1;
+    const ok = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0) && i >>> 0 < lim0 && (j as number) >>> 0 < lim1;
+    const v = this.data[ok && arguments.length === 3 ? at : -1];
+    if (v !== undefined) return v as ElementOf<T>;
     return this.data[this.slowIndex('get', arguments.length, i, j, k)] as ElementOf<T>;
   }
 
   override set(i: number, j?: unknown, k?: unknown, v?: unknown): void {
-    let x: number;
-    if (
-      i === (i | 0) &&
-      i >>> 0 < this.lim0 &&
-      j === ((j as number) | 0) &&
-      (j as number) >>> 0 < this.lim1 &&
-      k === ((k as number) | 0) &&
-      (k as number) >>> 0 < this.lim2 &&
-      arguments.length === 4
-    ) {
-      x = i + this.lim0 * ((j as number) + this.lim1 * (k as number));
-    } else if (arguments.length === 2) {
-      x = this.slowIndex('set', 1, i);
-      v = j;
-    } else {
-      x = this.slowIndex('set', arguments.length - 1, i, j, k);
-    }
-    if (typeof v === 'number' && this.fastWrite === true) (this.data as Float64Array)[x] = v;
+    const lim0 = this.lim0;
+    const lim1 = this.lim1;
+    const num = typeof i === 'number' && typeof j === 'number' && typeof k === 'number';
+    const at = num ? i + lim0 * ((j as number) + lim1 * (k as number)) : -1;
+    const ok = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0) && i >>> 0 < lim0 && (j as number) >>> 0 < lim1;
+    const x = ok && arguments.length === 4 ? at : -1;
+    if (this.data[x] !== undefined) this.put(x, v);
+    else if (arguments.length === 2) this.put(this.slowIndex('set', 1, i), j);
+    else this.put(this.slowIndex('set', arguments.length - 1, i, j, k), v);
+  }
+}
+
+// Writable float arrays store any number as it is: `put` needs no check but the value's type, which
+// folds away where V8 knows it is a number. (One subclass per shape, so each call site stays monomorphic.)
+
+/** @internal */
+class FloatVector<T extends ElementType> extends SharedVector<T> {
+  override put(x: number, v: unknown): void {
+    if (typeof v === 'number') (this.data as Float64Array)[x] = v;
+    else this.storeChecked(x, v);
+  }
+}
+
+/** @internal */
+class FloatMatrix<T extends ElementType> extends SharedMatrix<T> {
+  override put(x: number, v: unknown): void {
+    if (typeof v === 'number') (this.data as Float64Array)[x] = v;
+    else this.storeChecked(x, v);
+  }
+}
+
+/** @internal */
+class FloatArray3<T extends ElementType> extends SharedArray3<T> {
+  override put(x: number, v: unknown): void {
+    if (typeof v === 'number') (this.data as Float64Array)[x] = v;
     else this.storeChecked(x, v);
   }
 }
@@ -482,7 +487,10 @@ export function arrayOver<T extends ElementType>(seg: Segment): SharedArray<T> {
   if (seg.view !== undefined) return seg.view as SharedArray<T>;
   type Ctor = new (token: symbol, seg: Segment) => SharedArray<T>;
   const n = seg.info.dims.length;
-  const C = (n === 1 ? SharedVector : n === 2 ? SharedMatrix : n === 3 ? SharedArray3 : SharedArray) as unknown as Ctor;
+  const floats = seg.element.kind === 'float' && seg.info.writable;
+  const C = (
+    n === 1 ? (floats ? FloatVector : SharedVector) : n === 2 ? (floats ? FloatMatrix : SharedMatrix) : n === 3 ? (floats ? FloatArray3 : SharedArray3) : SharedArray
+  ) as unknown as Ctor;
   const S = new C(CONSTRUCT, seg);
   seg.view = S;
   return S;
