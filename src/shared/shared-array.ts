@@ -214,7 +214,7 @@ export class SharedArray<T extends ElementType = ElementType> {
    * ```
    */
   get(...idx: number[]): ElementOf<T> {
-    return this.data[this.linearIndex('get', idx)] as ElementOf<T>;
+    return this.getGeneral(idx);
   }
 
   /**
@@ -228,10 +228,7 @@ export class SharedArray<T extends ElementType = ElementType> {
    * ```
    */
   set(...args: Array<number | ElementOf<T>>): void {
-    const idx = args.slice(0, -1) as number[];
-    const v = args[args.length - 1];
-    if (args.length < 2) throw new TypeError(`S.set: give the indices then the value (S.set(${this.dims.map((_, d) => 'ijklmn'[d] ?? `i${d}`).join(', ')}, v)), got ${args.length} argument(s)`);
-    this.put(this.linearIndex('set', idx), v);
+    this.setGeneral(args);
   }
 
   /**
@@ -296,6 +293,19 @@ export class SharedArray<T extends ElementType = ElementType> {
     return [...this.pids];
   }
 
+  /** @internal `get` for any arguments (the specialised accessors' slow path): the element, or the error. */
+  getGeneral(idx: ArrayLike<unknown>): ElementOf<T> {
+    return this.data[this.linearIndex('get', Array.prototype.slice.call(idx) as number[])] as ElementOf<T>;
+  }
+
+  /** @internal `set` for any arguments (the specialised accessors' slow path). */
+  setGeneral(args: ArrayLike<unknown>): void {
+    const all = Array.prototype.slice.call(args) as unknown[];
+    if (all.length < 2) throw new TypeError(`S.set: give the indices then the value (S.set(${this.dims.map((_, d) => 'ijklmn'[d] ?? `i${d}`).join(', ')}, v)), got ${all.length} argument(s)`);
+    const v = all.pop();
+    this.put(this.linearIndex('set', all as number[]), v);
+  }
+
   /** @internal stores v at linear index k, checked (the float subclasses store plain numbers directly). */
   put(k: number, v: unknown): void {
     this.storeChecked(k, v);
@@ -322,11 +332,6 @@ export class SharedArray<T extends ElementType = ElementType> {
         `S.${fn}: this SharedArray was finalized: its memory (${this.segname || 'empty'}) is no longer mapped on process ${myid()}`,
       );
     }
-  }
-
-  /** @internal the slow path of the specialised accessors: the first `n` indices given, checked. */
-  slowIndex(fn: string, n: number, i?: unknown, j?: unknown, k?: unknown): number {
-    return this.linearIndex(fn, slowArgs(Math.max(0, n), i, j, k));
   }
 
   /** @internal the linear index of `idx` (one linear index, or one per dimension), or a clear error. */
@@ -378,22 +383,23 @@ export class SharedArray<T extends ElementType = ElementType> {
 //   - The last index needs no bound of its own: the typed array's check does it (beyond the end or
 //     before the start reads `undefined`; with every other index in range, any wrong last index lands
 //     there). A write first reads the same element, so that one check serves both.
-//   - Anything unusual (a linear index into an N-d array, a wrong index, an index ≥ 2^31, a finalized
-//     array) falls to `slowIndex`, which returns a valid linear index or throws the error that says
+//   - Anything unusual (a linear index into an N-d array, a wrong index, an index ≥ 2^31) falls to the
+//     general accessors, given the very arguments: they find the element or throw the error that says
 //     what is wrong. Writes go through `put`: checked in general, a plain store on writable float arrays.
+//     (A finalized array has the general accessors only: see `invalidate`.)
 
 /** A 1-dimensional SharedArray, with accessors specialised for one index. */
 class SharedVector<T extends ElementType> extends SharedArray<T> {
   override get(i: number): ElementOf<T> {
     const v = this.data[typeof i === 'number' && i === (i | 0) && arguments.length === 1 ? i : -1];
     if (v !== undefined) return v as ElementOf<T>;
-    return this.data[this.slowIndex('get', arguments.length, i)] as ElementOf<T>;
+    return this.getGeneral(arguments);
   }
 
   override set(i: number, v?: unknown): void {
     const x = typeof i === 'number' && i === (i | 0) && arguments.length === 2 ? i : -1;
     if (this.data[x] !== undefined) this.put(x, v);
-    else this.put(this.slowIndex('set', arguments.length - 1, i), v);
+    else this.setGeneral(arguments);
   }
 }
 
@@ -405,7 +411,7 @@ class SharedMatrix<T extends ElementType> extends SharedArray<T> {
     const at = num ? i + lim0 * (j as number) : -1;
     const v = this.data[num && i === (i | 0) && j === ((j as number) | 0) && i >>> 0 < lim0 && arguments.length === 2 ? at : -1];
     if (v !== undefined) return v as ElementOf<T>;
-    return this.data[this.slowIndex('get', arguments.length, i, j)] as ElementOf<T>;
+    return this.getGeneral(arguments);
   }
 
   override set(i: number, j?: unknown, v?: unknown): void {
@@ -414,8 +420,7 @@ class SharedMatrix<T extends ElementType> extends SharedArray<T> {
     const at = num ? i + lim0 * (j as number) : -1;
     const x = num && i === (i | 0) && j === ((j as number) | 0) && i >>> 0 < lim0 && arguments.length === 3 ? at : -1;
     if (this.data[x] !== undefined) this.put(x, v);
-    else if (arguments.length === 2) this.put(this.slowIndex('set', 1, i), j);
-    else this.put(this.slowIndex('set', arguments.length - 1, i, j), v);
+    else this.setGeneral(arguments);
   }
 }
 
@@ -429,7 +434,7 @@ class SharedArray3<T extends ElementType> extends SharedArray<T> {
     const ok = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0) && i >>> 0 < lim0 && (j as number) >>> 0 < lim1;
     const v = this.data[ok && arguments.length === 3 ? at : -1];
     if (v !== undefined) return v as ElementOf<T>;
-    return this.data[this.slowIndex('get', arguments.length, i, j, k)] as ElementOf<T>;
+    return this.getGeneral(arguments);
   }
 
   override set(i: number, j?: unknown, k?: unknown, v?: unknown): void {
@@ -440,8 +445,7 @@ class SharedArray3<T extends ElementType> extends SharedArray<T> {
     const ok = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0) && i >>> 0 < lim0 && (j as number) >>> 0 < lim1;
     const x = ok && arguments.length === 4 ? at : -1;
     if (this.data[x] !== undefined) this.put(x, v);
-    else if (arguments.length === 2) this.put(this.slowIndex('set', 1, i), j);
-    else this.put(this.slowIndex('set', arguments.length - 1, i, j, k), v);
+    else this.setGeneral(arguments);
   }
 }
 
@@ -470,13 +474,6 @@ class FloatArray3<T extends ElementType> extends SharedArray3<T> {
     if (typeof v === 'number') (this.data as Float64Array)[x] = v;
     else this.storeChecked(x, v);
   }
-}
-
-/** The first `n` of the given indices, as the slow path's list (only built off the fast path). */
-function slowArgs(n: number, ...idx: unknown[]): number[] {
-  const out = idx.slice(0, Math.min(n, idx.length)) as number[];
-  while (out.length < n) out.push(NaN);
-  return out;
 }
 
 /**
