@@ -12,7 +12,7 @@
  */
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { addprocs, finalize, remotecall_fetch, rmprocs, sdata, SharedArray, workers } from '../src/index';
+import { addprocs, finalize, remotecall_fetch, remotecall_wait, rmprocs, sdata, SharedArray, workers } from '../src/index';
 import { advectionChunk, advectionSerial, advectionShared, fillInputs, firstDifference, resetSteps } from '../examples/advection-kernels';
 import { twoProcessCapacity } from './baselines/cpu-capacity';
 import { median } from './lib/stats';
@@ -101,6 +101,36 @@ function privateHalfKernel(n: number, chunk: typeof advectionChunk): number {
   return clock.now() - t0;
 }
 
+/** Run on a worker: the same half-size kernel on the shared arrays (columns [0, n/2)); ms inside the worker. */
+function sharedHalfKernel(q: SharedArray<'Float64'>, u: SharedArray<'Float64'>, chunk: typeof advectionChunk): number {
+  const n = q.dims[0];
+  const { performance: clock, sdata: data } = globalThis as unknown as { performance: { now(): number }; sdata: typeof sdata }; // this function travels as source: globals, not imports
+  const t0 = clock.now();
+  chunk(data(q), data(u), n, n, 0, n, 0, n >> 1, 0, n - 1);
+  return clock.now() - t0;
+}
+
+/**
+ * What the shared variant's time is made of, on one worker: the kernel over half the columns on the
+ * shared arrays vs on private arrays in the same worker (the per-element cost of shared memory; 1.0 =
+ * none), and one empty round of calls to every worker (the per-run synchronisation the variant pays).
+ */
+async function sharedCosts(q: SharedArray<'Float64'>, u: SharedArray<'Float64'>, pids: readonly number[], rounds: number): Promise<{ perElement: number; sharedMs: number[]; privateMs: number[]; syncMs: number[] }> {
+  const n = q.dims[0];
+  const sharedMs: number[] = [];
+  const privateMs: number[] = [];
+  const syncMs: number[] = [];
+  await remotecall_fetch(sharedHalfKernel, pids[0], q, u, advectionChunk);
+  await remotecall_fetch(privateHalfKernel, pids[0], n, advectionChunk);
+  for (let r = 0; r < rounds; r++) {
+    sharedMs.push(await remotecall_fetch(sharedHalfKernel, pids[0], q, u, advectionChunk));
+    privateMs.push(await remotecall_fetch(privateHalfKernel, pids[0], n, advectionChunk));
+    syncMs.push(await time(() => Promise.all(pids.map((p) => remotecall_wait(() => undefined, p)))));
+  }
+  await remotecall_fetch(() => void delete (globalThis as { benchArrays?: unknown }).benchArrays, pids[0]);
+  return { perElement: median(sharedMs) / median(privateMs), sharedMs, privateMs, syncMs };
+}
+
 /**
  * The box's 2-process capacity for this memory-bound kernel (the CPU-bound figure misses the shared
  * memory bandwidth): the same half-size kernel on private plain arrays in one worker alone, then in two
@@ -157,7 +187,9 @@ async function main(): Promise<void> {
   const target = 0.85 * nw;
   progress('memory-bound 2-process capacity');
   const memCap = await memoryBoundCapacity(n, workers().slice(0, 2), ROUNDS);
-  out.advection = { n, nworkers: nw, serialMs: serials, sharedMs: shareds, speedup, target, ratioToTarget: speedup / target, cpuCapacity: cap.speedup, memoryBoundCapacity: memCap };
+  progress('shared-memory kernel and sync costs');
+  const costs = await sharedCosts(q, u, workers(), ROUNDS);
+  out.advection = { n, nworkers: nw, serialMs: serials, sharedMs: shareds, speedup, target, ratioToTarget: speedup / target, cpuCapacity: cap.speedup, memoryBoundCapacity: memCap, sharedCosts: costs };
   rows.push({
     figure: `advection ${n}³, shared on ${nw} workers`,
     ours: fmtMs(sharedMs),
@@ -173,6 +205,14 @@ async function main(): Promise<void> {
     ratio: `${memCap.speedup.toFixed(2)}× (shared reaches ${(speedup / memCap.speedup).toFixed(2)} of it)`,
     target: 'of 2',
   });
+  rows.push({
+    figure: '  one worker: kernel on shared vs private arrays',
+    ours: fmtMs(median(costs.sharedMs)),
+    baseline: `${fmtMs(median(costs.privateMs))} private Float64Array`,
+    ratio: `${costs.perElement.toFixed(2)}× per element`,
+    target: '≈ 1×',
+  });
+  rows.push({ figure: '  sync: one empty call to every worker', ours: fmtMs(median(costs.syncMs)), baseline: `${fmtMs(sharedMs)} shared run`, ratio: `${((100 * median(costs.syncMs)) / sharedMs).toFixed(0)}% of it`, target: 'small' });
   finalize(q);
   finalize(u);
 
