@@ -2,7 +2,8 @@
  * The SharedArray figures of SPEC §6, each beside its baseline in the same run:
  *   - the manual's advection kernel, shared variant on every local worker vs the serial variant on a
  *     plain Float64Array in one process (target: speed-up ≥ 0.85 × nworkers), with the box's measured
- *     2-process capacity beside it (the machine is shared);
+ *     2-process capacity beside it (the machine is shared), and what the shared time is made of (the
+ *     kernel on shared vs private arrays in one worker, one empty round of calls to every worker);
  *   - the same loops over `sdata(S)` vs over a plain Float64Array (target ≤ 1.05×), and over
  *     `S.get`/`S.set` vs the plain array (target ≤ 1.5×), linear and 3-d;
  *   - creating a 1 GB SharedArray on 2 workers vs allocating a 1 GB Float64Array (reported).
