@@ -380,9 +380,14 @@ export class SharedArray<T extends ElementType = ElementType> {
 //     index arithmetic out of it.
 //   - The integer check `i === (i | 0)` (true for integers in [-2^31, 2^31)) and `typeof` guards fold
 //     away for loop counters; `(i >>> 0) < lim` is one unsigned comparison for 0 ≤ i < lim.
-//   - The last index needs no bound of its own: the typed array's check does it (beyond the end or
-//     before the start reads `undefined`; with every other index in range, any wrong last index lands
-//     there). A write first reads the same element, so that one check serves both.
+//   - The typed array's own check is the last bound: beyond the end or before the start reads
+//     `undefined`. In 1-d and 2-d, with the other indices in range, any wrong last index lands there.
+//     A write first reads the same element, so that one check serves both.
+//   - 3-d computes in int32 (exact: it is used below 2^31 elements only) and folds all six bounds into
+//     one sign: `lim + ~i` is `lim - 1 - i`, negative exactly when i ≥ lim, so OR-ing those and the
+//     indices and shifting right by 31 gives -1 for any index out of range and 0 otherwise; OR-ed into
+//     the index, it turns a bad one into -1 without a branch. (The terms of the inner loop's index come
+//     last, so the rest is computed once per column.)
 //   - Anything unusual (a linear index into an N-d array, a wrong index, an index ≥ 2^31) falls to the
 //     general accessors, given the very arguments: they find the element or throw the error that says
 //     what is wrong. Writes go through `put`: checked in general, a plain store on writable float arrays.
@@ -429,10 +434,14 @@ class SharedArray3<T extends ElementType> extends SharedArray<T> {
   override get(i: number, j?: number, k?: number): ElementOf<T> {
     const lim0 = this.lim0;
     const lim1 = this.lim1;
+    const lim2 = this.lim2;
     const num = typeof i === 'number' && typeof j === 'number' && typeof k === 'number';
-    const at = num ? i + lim0 * ((j as number) + lim1 * (k as number)) : -1;
-    const ok = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0) && i >>> 0 < lim0 && (j as number) >>> 0 < lim1;
-    const v = this.data[ok && arguments.length === 3 ? at : -1];
+    const at = num
+      ? (i + Math.imul(lim0, ((j as number) + Math.imul(lim1, k as number)) | 0)) |
+        (((lim1 + ~(j as number)) | (lim2 + ~(k as number)) | (j as number) | (k as number) | (lim0 + ~i) | i) >> 31)
+      : -1;
+    const int = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0);
+    const v = this.data[int && arguments.length === 3 ? at : -1];
     if (v !== undefined) return v as ElementOf<T>;
     return this.getGeneral(arguments);
   }
@@ -440,10 +449,14 @@ class SharedArray3<T extends ElementType> extends SharedArray<T> {
   override set(i: number, j?: unknown, k?: unknown, v?: unknown): void {
     const lim0 = this.lim0;
     const lim1 = this.lim1;
+    const lim2 = this.lim2;
     const num = typeof i === 'number' && typeof j === 'number' && typeof k === 'number';
-    const at = num ? i + lim0 * ((j as number) + lim1 * (k as number)) : -1;
-    const ok = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0) && i >>> 0 < lim0 && (j as number) >>> 0 < lim1;
-    const x = ok && arguments.length === 4 ? at : -1;
+    const at = num
+      ? (i + Math.imul(lim0, ((j as number) + Math.imul(lim1, k as number)) | 0)) |
+        (((lim1 + ~(j as number)) | (lim2 + ~(k as number)) | (j as number) | (k as number) | (lim0 + ~i) | i) >> 31)
+      : -1;
+    const int = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0);
+    const x = int && arguments.length === 4 ? at : -1;
     if (this.data[x] !== undefined) this.put(x, v);
     else this.setGeneral(arguments);
   }
@@ -485,8 +498,16 @@ export function arrayOver<T extends ElementType>(seg: Segment): SharedArray<T> {
   type Ctor = new (token: symbol, seg: Segment) => SharedArray<T>;
   const n = seg.info.dims.length;
   const floats = seg.element.kind === 'float' && seg.info.writable;
+  // SharedArray3 computes its indices in int32 arithmetic: exact only below 2^31 elements.
+  const int32 = seg.info.dims.reduce((a, b) => a * b, 1) < 2 ** 31;
   const C = (
-    n === 1 ? (floats ? FloatVector : SharedVector) : n === 2 ? (floats ? FloatMatrix : SharedMatrix) : n === 3 ? (floats ? FloatArray3 : SharedArray3) : SharedArray
+    n === 1
+      ? floats ? FloatVector : SharedVector
+      : n === 2
+        ? floats ? FloatMatrix : SharedMatrix
+        : n === 3 && int32
+          ? floats ? FloatArray3 : SharedArray3
+          : SharedArray
   ) as unknown as Ctor;
   const S = new C(CONSTRUCT, seg);
   seg.view = S;
