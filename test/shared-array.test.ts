@@ -449,18 +449,30 @@ test("a SharedArray collected on its creator is released on every participant", 
   expect(code).toBe(0);
 });
 
-test('a segment left named by a creator that died before unlinking it is swept by the next creator', async () => {
+test('a segment left named by a creator that died before unlinking it is swept by the next creator; a recent one is left alone', async () => {
   const dead = spawnSync('true').pid!;
   expect(alive(dead)).toBe(false);
   const { shmCreate } = require(path.join(ROOT, 'dist', 'src', 'shared', 'native-shm.js')) as typeof import('../src/shared/native-shm');
   const stale = `/dts-${dead}-0123456789abcdef`;
+  // and one just made by a pid that looks dead from here: it may be a creation in progress in another
+  // pid namespace sharing /dev/shm, so it is left alone
+  const recent = `/dts-${dead}-fedcba9876543210`;
   await shmCreate(stale, 4096);
+  await shmCreate(recent, 4096);
+  const longAgo = new Date(Date.now() - 10 * 60_000);
+  fs.utimesSync(`/dev/shm${stale}`, longAgo, longAgo);
   expect(fs.existsSync(`/dev/shm${stale}`)).toBe(true);
-  const r = spawnSync(
-    process.execPath,
-    ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))}).SharedArray.create('Float64', 8).then((S) => console.log(S.length))`],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  expect(r.stdout.trim()).toBe('8');
-  expect(fs.existsSync(`/dev/shm${stale}`)).toBe(false);
+  try {
+    const r = spawnSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))}).SharedArray.create('Float64', 8).then((S) => console.log(S.length))`],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(r.stdout.trim()).toBe('8');
+    expect(fs.existsSync(`/dev/shm${stale}`)).toBe(false);
+    expect(fs.existsSync(`/dev/shm${recent}`)).toBe(true);
+  } finally {
+    fs.rmSync(`/dev/shm${stale}`, { force: true });
+    fs.rmSync(`/dev/shm${recent}`, { force: true });
+  }
 });

@@ -744,6 +744,14 @@ async function runInit<T extends ElementType>(S: SharedArray<T>, init: (S: Share
 
 let swept = false;
 /**
+ * A named segment younger than this may belong to a creation in progress by a process this one cannot
+ * see: /dev/shm can be shared by containers with their own process ids (as on CI machines), where a
+ * live creator's pid looks dead from here. A creator unlinks its segment as soon as its participants
+ * have mapped it, far sooner than this.
+ */
+const STALE_AFTER_MS = 60_000;
+
+/**
  * Removes segments left in /dev/shm by creators that died between creating and unlinking one (the only
  * window in which a segment has a name). Once per process, before its first segment.
  */
@@ -761,6 +769,11 @@ function sweepStaleSegments(): void {
     if (m === null) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || processExists(pid)) continue;
+    try {
+      if (Date.now() - fs.statSync(`/dev/shm/${n}`).mtimeMs < STALE_AFTER_MS) continue;
+    } catch {
+      continue; // gone already
+    }
     try {
       shmUnlink(`/${n}`);
     } catch {
