@@ -201,6 +201,42 @@ test('N-d get/set are column-major, with linear indices, bounds errors and value
   for (const X of [S, V, M, Q, B, U]) finalize(X);
 });
 
+test('bounds and index checks hold in JIT-compiled loops too, for every dimensionality', async () => {
+  // The accessors' fast paths lean on the JIT (folded int32 checks, the typed array's own bound):
+  // warm each call site up with valid indices, then give the same site wrong ones.
+  const V = await SharedArray.create('Float64', 7, { pids: [w[0]] });
+  const M = await SharedArray.create('Float64', [2, 5], { pids: [w[0]] });
+  const C = await SharedArray.create('Int32', [2, 3, 4], { pids: [w[0]] });
+  const get = (S: Shared, idx: unknown[]): unknown => (S.get as (...i: unknown[]) => unknown)(...idx);
+  function sweep(S: Shared, at: (k: number) => number[], writes: boolean): number {
+    let s = 0;
+    for (let r = 0; r < 3000; r++) {
+      for (let k = 0; k < S.length; k++) {
+        const idx = at(k);
+        if (writes) (S.set as (...a: number[]) => void)(...idx, k);
+        s += get(S, idx) as number;
+      }
+    }
+    return s;
+  }
+  const cases: Array<[Shared, (k: number) => number[], unknown[][]]> = [
+    [V, (k) => [k], [[7], [-1], [0.5], ['1'], [2 ** 32], [NaN], [Infinity]]],
+    [M, (k) => [k % 2, (k / 2) | 0], [[2, 0], [0, 5], [-1, 0], [0, -1], [0, 0.5], [1.5, 0], ['1', 0], [0, 2 ** 32], [2 ** 31, 0]]],
+    [C, (k) => [k % 2, ((k / 2) | 0) % 3, (k / 6) | 0], [[2, 0, 0], [0, 3, 0], [0, 0, 4], [0, 0, -1], [0, 0.5, 0], [0, 0, 0.25], ['0', 0, 0], [0, 0, 2 ** 32]]],
+  ];
+  for (const [S, at, bads] of cases) {
+    expect(sweep(S, at, true)).toBe(3000 * ((S.length * (S.length - 1)) / 2));
+    for (const bad of bads) {
+      expect(() => get(S, bad)).toThrow(/BoundsError|indices must be integers/);
+      expect(() => (S.set as (...a: unknown[]) => void)(...bad, 1)).toThrow(/BoundsError|indices must be integers/);
+    }
+    // still right after the bad indices (and any deoptimization they caused)
+    expect(sweep(S, at, false)).toBe(3000 * ((S.length * (S.length - 1)) / 2));
+    expect([...sdata(S)]).toEqual(Array.from({ length: S.length }, (_, k) => k));
+  }
+  for (const X of [V, M, C]) finalize(X);
+});
+
 test('an empty SharedArray works and travels', async () => {
   const E = await SharedArray.create('Float64', [3, 0]);
   expect(E.length).toBe(0);
@@ -413,18 +449,30 @@ test("a SharedArray collected on its creator is released on every participant", 
   expect(code).toBe(0);
 });
 
-test('a segment left named by a creator that died before unlinking it is swept by the next creator', async () => {
+test('a segment left named by a creator that died before unlinking it is swept by the next creator; a recent one is left alone', async () => {
   const dead = spawnSync('true').pid!;
   expect(alive(dead)).toBe(false);
   const { shmCreate } = require(path.join(ROOT, 'dist', 'src', 'shared', 'native-shm.js')) as typeof import('../src/shared/native-shm');
   const stale = `/dts-${dead}-0123456789abcdef`;
+  // and one just made by a pid that looks dead from here: it may be a creation in progress in another
+  // pid namespace sharing /dev/shm, so it is left alone
+  const recent = `/dts-${dead}-fedcba9876543210`;
   await shmCreate(stale, 4096);
+  await shmCreate(recent, 4096);
+  const longAgo = new Date(Date.now() - 10 * 60_000);
+  fs.utimesSync(`/dev/shm${stale}`, longAgo, longAgo);
   expect(fs.existsSync(`/dev/shm${stale}`)).toBe(true);
-  const r = spawnSync(
-    process.execPath,
-    ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))}).SharedArray.create('Float64', 8).then((S) => console.log(S.length))`],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  expect(r.stdout.trim()).toBe('8');
-  expect(fs.existsSync(`/dev/shm${stale}`)).toBe(false);
+  try {
+    const r = spawnSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))}).SharedArray.create('Float64', 8).then((S) => console.log(S.length))`],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(r.stdout.trim()).toBe('8');
+    expect(fs.existsSync(`/dev/shm${stale}`)).toBe(false);
+    expect(fs.existsSync(`/dev/shm${recent}`)).toBe(true);
+  } finally {
+    fs.rmSync(`/dev/shm${stale}`, { force: true });
+    fs.rmSync(`/dev/shm${recent}`, { force: true });
+  }
 });

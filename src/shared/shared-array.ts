@@ -65,15 +65,10 @@ export class SharedArray<T extends ElementType = ElementType> {
   declare readonly seg: Segment;
   /** @internal the typed array over the whole segment */
   declare readonly data: TypedArrayOf[T];
-  /** @internal writes of plain numbers need no checks (a writable float array) */
-  declare readonly fastWrite: boolean;
   /** @internal Bounds of the first three dimensions for the specialised accessors (1 beyond the array's own). */
   declare readonly lim0: number;
   /** @internal */ declare readonly lim1: number;
   /** @internal */ declare readonly lim2: number;
-  /** @internal strides of dimensions 2 and 3 */
-  declare readonly s1: number;
-  /** @internal */ declare readonly s2: number;
   /** The element type name. */
   declare readonly type: T;
   /** The size of each dimension. */
@@ -91,13 +86,10 @@ export class SharedArray<T extends ElementType = ElementType> {
     const info = seg.info;
     this.seg = seg;
     this.data = seg.data as TypedArrayOf[T];
-    this.fastWrite = seg.element.kind === 'float' && info.writable;
     const dims = info.dims;
     this.lim0 = dims.length > 0 ? dims[0] : 1;
     this.lim1 = dims.length > 1 ? dims[1] : 1;
     this.lim2 = dims.length > 2 ? dims[2] : 1;
-    this.s1 = this.lim0;
-    this.s2 = this.lim0 * this.lim1;
     this.type = info.type as T;
     this.dims = info.dims;
     // A product of the dims, not byteLength / bytes: a division would make the field a double, and loops bounded by it slower.
@@ -222,7 +214,7 @@ export class SharedArray<T extends ElementType = ElementType> {
    * ```
    */
   get(...idx: number[]): ElementOf<T> {
-    return this.data[this.linearIndex('get', idx)] as ElementOf<T>;
+    return this.getGeneral(idx);
   }
 
   /**
@@ -236,10 +228,7 @@ export class SharedArray<T extends ElementType = ElementType> {
    * ```
    */
   set(...args: Array<number | ElementOf<T>>): void {
-    const idx = args.slice(0, -1) as number[];
-    const v = args[args.length - 1];
-    if (args.length < 2) throw new TypeError(`S.set: give the indices then the value (S.set(${this.dims.map((_, d) => 'ijklmn'[d] ?? `i${d}`).join(', ')}, v)), got ${args.length} argument(s)`);
-    this.store(this.linearIndex('set', idx), v);
+    this.setGeneral(args);
   }
 
   /**
@@ -304,12 +293,21 @@ export class SharedArray<T extends ElementType = ElementType> {
     return [...this.pids];
   }
 
-  /** @internal stores v at linear index k, checking it (fast for plain numbers into float arrays). */
-  store(k: number, v: unknown): void {
-    if (this.fastWrite && typeof v === 'number') {
-      (this.data as Float64Array)[k] = v;
-      return;
-    }
+  /** @internal `get` for any arguments (the specialised accessors' slow path): the element, or the error. */
+  getGeneral(idx: ArrayLike<unknown>): ElementOf<T> {
+    return this.data[this.linearIndex('get', Array.prototype.slice.call(idx) as number[])] as ElementOf<T>;
+  }
+
+  /** @internal `set` for any arguments (the specialised accessors' slow path). */
+  setGeneral(args: ArrayLike<unknown>): void {
+    const all = Array.prototype.slice.call(args) as unknown[];
+    if (all.length < 2) throw new TypeError(`S.set: give the indices then the value (S.set(${this.dims.map((_, d) => 'ijklmn'[d] ?? `i${d}`).join(', ')}, v)), got ${all.length} argument(s)`);
+    const v = all.pop();
+    this.put(this.linearIndex('set', all as number[]), v);
+  }
+
+  /** @internal stores v at linear index k, checked (the float subclasses store plain numbers directly). */
+  put(k: number, v: unknown): void {
     this.storeChecked(k, v);
   }
 
@@ -334,11 +332,6 @@ export class SharedArray<T extends ElementType = ElementType> {
         `S.${fn}: this SharedArray was finalized: its memory (${this.segname || 'empty'}) is no longer mapped on process ${myid()}`,
       );
     }
-  }
-
-  /** @internal the slow path of the specialised accessors: the first `n` indices given, checked. */
-  slowIndex(fn: string, n: number, i?: unknown, j?: unknown, k?: unknown): number {
-    return this.linearIndex(fn, slowArgs(Math.max(0, n), i, j, k));
   }
 
   /** @internal the linear index of `idx` (one linear index, or one per dimension), or a clear error. */
@@ -379,100 +372,121 @@ export class SharedArray<T extends ElementType = ElementType> {
   }
 }
 
-// The specialised accessors below are the hot path of `S.get`/`S.set` loops: no allocation, one
-// unsigned check per index (`i >>> 0 === i` holds exactly for integers in [0, 2^32)), and one load or
-// store at the end whichever way the index was found, so the JIT keeps elements unboxed. Anything
-// unusual (a linear index into an N-d array, a wrong index, a finalized array) goes through
-// `slowIndex`, which returns a valid linear index or throws the error that says what is wrong.
+// The specialised accessors below are the hot path of `S.get`/`S.set` loops. They are written for
+// what V8's optimizing compiler can see through once it inlines them into the caller's loop:
+//   - No allocation (no rest arguments), and every check executed on the fast path, with a constant
+//     (-1) for failure rather than a branch out of the loop: a branch that was never taken becomes a
+//     deoptimization exit, which stops V8 from peeling the loop and hoisting the fields' loads and the
+//     index arithmetic out of it.
+//   - The integer check `i === (i | 0)` (true for integers in [-2^31, 2^31)) and `typeof` guards fold
+//     away for loop counters; `(i >>> 0) < lim` is one unsigned comparison for 0 ≤ i < lim.
+//   - The typed array's own check is the last bound: beyond the end or before the start reads
+//     `undefined`. In 1-d and 2-d, with the other indices in range, any wrong last index lands there.
+//     A write first reads the same element, so that one check serves both.
+//   - 3-d computes in int32 (exact: it is used below 2^31 elements only) and folds all six bounds into
+//     one sign: `lim + ~i` is `lim - 1 - i`, negative exactly when i ≥ lim, so OR-ing those and the
+//     indices and shifting right by 31 gives -1 for any index out of range and 0 otherwise; OR-ed into
+//     the index, it turns a bad one into -1 without a branch. (The terms of the inner loop's index come
+//     last, so the rest is computed once per column.)
+//   - Anything unusual (a linear index into an N-d array, a wrong index, an index ≥ 2^31) falls to the
+//     general accessors, given the very arguments: they find the element or throw the error that says
+//     what is wrong. Writes go through `put`: checked in general, a plain store on writable float arrays.
+//     (A finalized array has the general accessors only: see `invalidate`.)
 
 /** A 1-dimensional SharedArray, with accessors specialised for one index. */
 class SharedVector<T extends ElementType> extends SharedArray<T> {
   override get(i: number): ElementOf<T> {
-    let x = i;
-    if (!(i >>> 0 === i && i < this.lim0 && arguments.length === 1)) x = this.slowIndex('get', arguments.length, i);
-    return this.data[x] as ElementOf<T>;
+    const v = this.data[typeof i === 'number' && i === (i | 0) && arguments.length === 1 ? i : -1];
+    if (v !== undefined) return v as ElementOf<T>;
+    return this.getGeneral(arguments);
   }
 
   override set(i: number, v?: unknown): void {
-    let x = i;
-    if (!(i >>> 0 === i && i < this.lim0 && arguments.length === 2)) x = this.slowIndex('set', arguments.length - 1, i);
-    if (typeof v === 'number' && this.fastWrite) (this.data as Float64Array)[x] = v;
-    else this.storeChecked(x, v);
+    const x = typeof i === 'number' && i === (i | 0) && arguments.length === 2 ? i : -1;
+    if (this.data[x] !== undefined) this.put(x, v);
+    else this.setGeneral(arguments);
   }
 }
 
 /** A 2-dimensional SharedArray, with accessors specialised for (i, j) and linear indices. */
 class SharedMatrix<T extends ElementType> extends SharedArray<T> {
   override get(i: number, j?: number): ElementOf<T> {
-    let x: number;
-    if (i >>> 0 === i && i < this.lim0 && (j as number) >>> 0 === j && j < this.lim1 && arguments.length === 2) x = i + this.s1 * j;
-    else x = this.slowIndex('get', arguments.length, i, j);
-    return this.data[x] as ElementOf<T>;
+    const lim0 = this.lim0;
+    const num = typeof i === 'number' && typeof j === 'number';
+    const at = num ? i + lim0 * (j as number) : -1;
+    const v = this.data[num && i === (i | 0) && j === ((j as number) | 0) && i >>> 0 < lim0 && arguments.length === 2 ? at : -1];
+    if (v !== undefined) return v as ElementOf<T>;
+    return this.getGeneral(arguments);
   }
 
   override set(i: number, j?: unknown, v?: unknown): void {
-    let x: number;
-    if (i >>> 0 === i && i < this.lim0 && (j as number) >>> 0 === j && (j as number) < this.lim1 && arguments.length === 3) {
-      x = i + this.s1 * (j as number);
-    } else if (arguments.length === 2) {
-      x = this.slowIndex('set', 1, i);
-      v = j;
-    } else {
-      x = this.slowIndex('set', arguments.length - 1, i, j);
-    }
-    if (typeof v === 'number' && this.fastWrite) (this.data as Float64Array)[x] = v;
-    else this.storeChecked(x, v);
+    const lim0 = this.lim0;
+    const num = typeof i === 'number' && typeof j === 'number';
+    const at = num ? i + lim0 * (j as number) : -1;
+    const x = num && i === (i | 0) && j === ((j as number) | 0) && i >>> 0 < lim0 && arguments.length === 3 ? at : -1;
+    if (this.data[x] !== undefined) this.put(x, v);
+    else this.setGeneral(arguments);
   }
 }
 
 /** A 3-dimensional SharedArray, with accessors specialised for (i, j, k) and linear indices. */
 class SharedArray3<T extends ElementType> extends SharedArray<T> {
   override get(i: number, j?: number, k?: number): ElementOf<T> {
-    let x: number;
-    if (
-      i >>> 0 === i &&
-      i < this.lim0 &&
-      (j as number) >>> 0 === j &&
-      j < this.lim1 &&
-      (k as number) >>> 0 === k &&
-      k < this.lim2 &&
-      arguments.length === 3
-    ) {
-      x = i + this.s1 * j + this.s2 * k;
-    } else {
-      x = this.slowIndex('get', arguments.length, i, j, k);
-    }
-    return this.data[x] as ElementOf<T>;
+    const lim0 = this.lim0;
+    const lim1 = this.lim1;
+    const lim2 = this.lim2;
+    const num = typeof i === 'number' && typeof j === 'number' && typeof k === 'number';
+    const at = num
+      ? (i + Math.imul(lim0, ((j as number) + Math.imul(lim1, k as number)) | 0)) |
+        (((lim1 + ~(j as number)) | (lim2 + ~(k as number)) | (j as number) | (k as number) | (lim0 + ~i) | i) >> 31)
+      : -1;
+    const int = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0);
+    const v = this.data[int && arguments.length === 3 ? at : -1];
+    if (v !== undefined) return v as ElementOf<T>;
+    return this.getGeneral(arguments);
   }
 
   override set(i: number, j?: unknown, k?: unknown, v?: unknown): void {
-    let x: number;
-    if (
-      i >>> 0 === i &&
-      i < this.lim0 &&
-      (j as number) >>> 0 === j &&
-      (j as number) < this.lim1 &&
-      (k as number) >>> 0 === k &&
-      (k as number) < this.lim2 &&
-      arguments.length === 4
-    ) {
-      x = i + this.s1 * (j as number) + this.s2 * (k as number);
-    } else if (arguments.length === 2) {
-      x = this.slowIndex('set', 1, i);
-      v = j;
-    } else {
-      x = this.slowIndex('set', arguments.length - 1, i, j, k);
-    }
-    if (typeof v === 'number' && this.fastWrite) (this.data as Float64Array)[x] = v;
+    const lim0 = this.lim0;
+    const lim1 = this.lim1;
+    const lim2 = this.lim2;
+    const num = typeof i === 'number' && typeof j === 'number' && typeof k === 'number';
+    const at = num
+      ? (i + Math.imul(lim0, ((j as number) + Math.imul(lim1, k as number)) | 0)) |
+        (((lim1 + ~(j as number)) | (lim2 + ~(k as number)) | (j as number) | (k as number) | (lim0 + ~i) | i) >> 31)
+      : -1;
+    const int = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0);
+    const x = int && arguments.length === 4 ? at : -1;
+    if (this.data[x] !== undefined) this.put(x, v);
+    else this.setGeneral(arguments);
+  }
+}
+
+// Writable float arrays store any number as it is: `put` needs no check but the value's type, which
+// folds away where V8 knows it is a number. (One subclass per shape, so each call site stays monomorphic.)
+
+/** @internal */
+class FloatVector<T extends ElementType> extends SharedVector<T> {
+  override put(x: number, v: unknown): void {
+    if (typeof v === 'number') (this.data as Float64Array)[x] = v;
     else this.storeChecked(x, v);
   }
 }
 
-/** The first `n` of the given indices, as the slow path's list (only built off the fast path). */
-function slowArgs(n: number, ...idx: unknown[]): number[] {
-  const out = idx.slice(0, Math.min(n, idx.length)) as number[];
-  while (out.length < n) out.push(NaN);
-  return out;
+/** @internal */
+class FloatMatrix<T extends ElementType> extends SharedMatrix<T> {
+  override put(x: number, v: unknown): void {
+    if (typeof v === 'number') (this.data as Float64Array)[x] = v;
+    else this.storeChecked(x, v);
+  }
+}
+
+/** @internal */
+class FloatArray3<T extends ElementType> extends SharedArray3<T> {
+  override put(x: number, v: unknown): void {
+    if (typeof v === 'number') (this.data as Float64Array)[x] = v;
+    else this.storeChecked(x, v);
+  }
 }
 
 /**
@@ -483,7 +497,18 @@ export function arrayOver<T extends ElementType>(seg: Segment): SharedArray<T> {
   if (seg.view !== undefined) return seg.view as SharedArray<T>;
   type Ctor = new (token: symbol, seg: Segment) => SharedArray<T>;
   const n = seg.info.dims.length;
-  const C = (n === 1 ? SharedVector : n === 2 ? SharedMatrix : n === 3 ? SharedArray3 : SharedArray) as unknown as Ctor;
+  const floats = seg.element.kind === 'float' && seg.info.writable;
+  // SharedArray3 computes its indices in int32 arithmetic: exact only below 2^31 elements.
+  const int32 = seg.info.dims.reduce((a, b) => a * b, 1) < 2 ** 31;
+  const C = (
+    n === 1
+      ? floats ? FloatVector : SharedVector
+      : n === 2
+        ? floats ? FloatMatrix : SharedMatrix
+        : n === 3 && int32
+          ? floats ? FloatArray3 : SharedArray3
+          : SharedArray
+  ) as unknown as Ctor;
   const S = new C(CONSTRUCT, seg);
   seg.view = S;
   return S;
@@ -613,8 +638,28 @@ function checkInit<T extends ElementType>(init: unknown, fn: string): ((S: Share
   return init as (S: SharedArray<T>) => unknown;
 }
 
-/** The participants: given (checked: known, distinct, on this host) or every local worker. */
+/**
+ * The participants: given (checked: known, distinct, on this host) or every local worker (Julia's
+ * default, on the master and on a worker alike). A worker reaches other workers over worker-to-worker
+ * links, which topology 'master_worker' does not have: there a worker can create arrays only on itself
+ * and the master.
+ */
 function resolvePids(pids: unknown, fn: string): number[] {
+  const chosen = choosePids(pids, fn);
+  if (PGRP.id !== 1 && PGRP.topology === 'master_worker') {
+    const unreachable = chosen.filter((p) => p !== 1 && p !== PGRP.id);
+    if (unreachable.length > 0) {
+      throw new Error(
+        `${fn}: process ${PGRP.id} cannot map the array on ${unreachable.length === 1 ? 'process' : 'processes'} ${unreachable.join(', ')}: ` +
+          `the cluster runs with topology 'master_worker', where workers reach only the master ` +
+          `(create it on the master, give pids among [1, ${PGRP.id}], or use topology 'all_to_all')`,
+      );
+    }
+  }
+  return chosen;
+}
+
+function choosePids(pids: unknown, fn: string): number[] {
   const here = procs(myid());
   if (pids === undefined || (Array.isArray(pids) && pids.length === 0)) {
     return here.length > 1 ? here.filter((p) => p !== 1) : here;
@@ -699,6 +744,14 @@ async function runInit<T extends ElementType>(S: SharedArray<T>, init: (S: Share
 
 let swept = false;
 /**
+ * A named segment younger than this may belong to a creation in progress by a process this one cannot
+ * see: /dev/shm can be shared by containers with their own process ids (as on CI machines), where a
+ * live creator's pid looks dead from here. A creator unlinks its segment as soon as its participants
+ * have mapped it, far sooner than this.
+ */
+const STALE_AFTER_MS = 60_000;
+
+/**
  * Removes segments left in /dev/shm by creators that died between creating and unlinking one (the only
  * window in which a segment has a name). Once per process, before its first segment.
  */
@@ -716,6 +769,11 @@ function sweepStaleSegments(): void {
     if (m === null) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || processExists(pid)) continue;
+    try {
+      if (Date.now() - fs.statSync(`/dev/shm/${n}`).mtimeMs < STALE_AFTER_MS) continue;
+    } catch {
+      continue; // gone already
+    }
     try {
       shmUnlink(`/${n}`);
     } catch {
