@@ -7,17 +7,20 @@
  * Writing: one native gather write per frame from the caller's memory; only when the kernel does not
  * take the whole frame at once is the rest copied (so later mutation of the caller's arrays cannot
  * change what is sent) and queued on the socket.
+ * Local peers (Unix sockets): large segments go through shared memory instead (shared-transfer.ts).
  */
 import * as net from 'node:net';
 import { FrameReader, writeFrame, frameBytesInto, socketFd } from '../native';
 import { takeSpill, giveSpill } from './spill-pool';
 import { COOKIE_LEN } from '../cluster/cookie';
 import { cookieMatches, checkVersion, helloBlock, versionBlock, VERSION_LEN } from './handshake';
-import { EnvelopeReader, type Header } from '../messages/envelope';
+import { EnvelopeReader, buildEnvelope, MessageKind, type Header } from '../messages/envelope';
+import { SharedTransfer, sharedTransferEnabled, type SharedTransferCounts } from './shared-transfer';
 
 const STAGING_BYTES = 256 * 1024;
 const MAX_FRAMES_PER_COMMIT = 256;
 const EMPTY_SEGMENTS: ArrayBuffer[] = [];
+const EMPTY_VIEWS: ArrayBufferView[] = [];
 
 /** Receives each complete frame. `inline` is only valid during the call. */
 export type FrameHandler = (conn: Connection, header: Header, inline: Uint8Array, segments: ArrayBuffer[]) => void;
@@ -53,7 +56,9 @@ export class Connection {
   private readonly staging = new ArrayBuffer(STAGING_BYTES);
   private readonly stagingBytes = new Uint8Array(this.staging);
   private readonly descriptors = new Float64Array(6 * MAX_FRAMES_PER_COMMIT);
-  private readonly reader = new FrameReader(this.staging, this.descriptors);
+  private readonly reader: FrameReader;
+  /** Large segments through shared memory: only to a peer on this host (a Unix socket). */
+  private readonly shared: SharedTransfer | undefined;
   private readonly envelopes = new EnvelopeReader(this.stagingBytes);
   private handshake: Buffer | null;
   private handshakeGot = 0;
@@ -69,8 +74,12 @@ export class Connection {
     private readonly role: 'connecting' | 'accepting',
     private readonly cookie: string,
     private readonly onFrame: FrameHandler,
+    local: boolean,
     make: (onread: net.OnReadOpts) => net.Socket,
   ) {
+    const shm = local && sharedTransferEnabled();
+    this.reader = new FrameReader(this.staging, this.descriptors, { sharedMemory: shm });
+    this.shared = shm ? new SharedTransfer(this.reader, (what, ids) => this.sendControl(what, ids)) : undefined;
     this.handshake = Buffer.alloc(role === 'connecting' ? VERSION_LEN : COOKIE_LEN + VERSION_LEN);
     let ok!: () => void, fail!: (e: Error) => void;
     this.ready = new Promise<void>((res, rej) => ((ok = res), (fail = rej)));
@@ -99,7 +108,7 @@ export class Connection {
 
   /** Connects to a listening process and sends the cookie. */
   static connect(address: Address, cookie: string, onFrame: FrameHandler): Connection {
-    const conn = new Connection('connecting', cookie, onFrame, (onread) => {
+    const conn = new Connection('connecting', cookie, onFrame, 'path' in address, (onread) => {
       const s = net.connect({ ...address, onread } as net.NetConnectOpts);
       s.setNoDelay?.(true);
       // Written now, so it goes out first even when frames are sent before the connection is up.
@@ -117,7 +126,8 @@ export class Connection {
    * handle so reads land in our memory. The connecting side must present `cookie` first.
    */
   static accept(raw: net.Socket, cookie: string, onFrame: FrameHandler): Connection {
-    return new Connection('accepting', cookie, onFrame, (onread) => {
+    // A Unix-socket peer has no remote address: it is on this host.
+    return new Connection('accepting', cookie, onFrame, typeof raw.remoteAddress !== 'string', (onread) => {
       const handle = (raw as unknown as { _handle: unknown })._handle;
       (raw as unknown as { _handle: unknown })._handle = null;
       const s = new net.Socket({ handle, onread } as unknown as net.SocketConstructorOpts);
@@ -158,9 +168,23 @@ export class Connection {
     else this.socket.ref();
   }
 
-  /** Sends one frame: gather-written from the caller's memory; the unwritten rest, if any, is copied. */
+  /** Large segments sent and received through shared memory on this connection (zeros on TCP). */
+  get sharedCounts(): SharedTransferCounts {
+    return this.shared?.counts ?? { segmentsSent: 0, bytesSent: 0, segmentsReceived: 0, bytesReceived: 0, fallbacks: 0 };
+  }
+
+  /**
+   * Sends one frame: gather-written from the caller's memory; the unwritten rest, if any, is copied.
+   * To a local peer, large segments are copied into shared memory instead and only named in the frame.
+   */
   send(envelope: Uint8Array, inline: Uint8Array, segments: ArrayBufferView[]): void {
     if (this.closed) throw new Error(`connection to process ${this.peer} is closed (${this.closeReason})`);
+    let shared: Uint8Array | undefined;
+    if (this.shared !== undefined && segments.length > 0) {
+      const staged = this.shared.stage(segments);
+      segments = staged.segments;
+      shared = staged.shared;
+    }
     const s = this.socket;
     let total = 16 + 8 * segments.length + envelope.byteLength + inline.byteLength;
     for (let i = 0; i < segments.length; i++) total += segments[i].byteLength;
@@ -169,22 +193,40 @@ export class Connection {
     if (this.fd !== undefined && s.writableLength === 0 && !this.handshake) {
       let written: number;
       try {
-        written = writeFrame(this.fd, envelope, inline, segments);
+        written = writeFrame(this.fd, envelope, inline, segments, shared);
       } catch (e) {
         this.close((e as Error).message);
         throw new Error(`connection to process ${this.peer} failed: ${(e as Error).message}`);
       }
       if (written === total) return;
-      this.writeRest(envelope, inline, segments, written, total - written);
+      this.writeRest(envelope, inline, segments, shared, written, total - written);
     } else {
-      this.writeRest(envelope, inline, segments, 0, total);
+      this.writeRest(envelope, inline, segments, shared, 0, total);
+    }
+  }
+
+  /** Sends a SharedRelease or SharedDrop frame (ids as float64s in the inline bytes); never throws. */
+  private sendControl(what: 'release' | 'drop', ids: Float64Array): void {
+    if (this.closed) return;
+    const kind = what === 'release' ? MessageKind.SharedRelease : MessageKind.SharedDrop;
+    try {
+      this.send(buildEnvelope(kind), new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength), EMPTY_VIEWS);
+    } catch {
+      /* the connection failed: it is closing, and its segments go with it */
     }
   }
 
   /** Queues a copy of the frame's unwritten rest on the socket, in a pooled buffer when it is large. */
-  private writeRest(envelope: Uint8Array, inline: Uint8Array, segments: ArrayBufferView[], skip: number, rest: number): void {
+  private writeRest(
+    envelope: Uint8Array,
+    inline: Uint8Array,
+    segments: ArrayBufferView[],
+    shared: Uint8Array | undefined,
+    skip: number,
+    rest: number,
+  ): void {
     const spill = takeSpill(rest);
-    frameBytesInto(spill, envelope, inline, segments, skip);
+    frameBytesInto(spill, envelope, inline, segments, skip, shared);
     this.socket.write(spill.length === rest ? spill : spill.subarray(0, rest), () => giveSpill(spill));
   }
 
@@ -195,6 +237,7 @@ export class Connection {
     this.closeReason = reason;
     this.onFail(new Error(reason));
     this.socket.destroy();
+    this.shared?.close();
     for (const h of this.closeHandlers.splice(0)) h(this);
   }
 
@@ -239,6 +282,7 @@ export class Connection {
     let needSegments = false;
     for (let i = 0; i < count; i++) if (d[i * 6 + 4] > 0 || d[i * 6 + 5] >= 0) needSegments = true;
     const all = needSegments ? this.reader.takeSegments() : EMPTY_SEGMENTS;
+    if (needSegments && this.shared !== undefined) this.shared.received(all);
     let next = 0;
     for (let i = 0; i < count && !this.closed; i++) {
       const o = i * 6;
@@ -253,6 +297,13 @@ export class Connection {
       }
       const segments = segCount === 0 ? EMPTY_SEGMENTS : all.slice(next, next + segCount);
       next += segCount;
+      if (header.kind === MessageKind.SharedRelease || header.kind === MessageKind.SharedDrop) {
+        if (this.shared === undefined) throw new Error('a shared-memory control frame on a connection that does not use shared memory');
+        const ids = backing.subarray(inlOff, inlOff + inlLen);
+        if (header.kind === MessageKind.SharedRelease) this.shared.onRelease(ids);
+        else this.shared.onDrop(ids);
+        continue;
+      }
       this.onFrame(this, header, backing.subarray(inlOff, inlOff + inlLen), segments);
     }
   }

@@ -80,5 +80,16 @@ export enum MessageKind {
    * An operation on the RemoteChannel `ref` the receiver owns (`op` says which; payload: its
    * arguments, or the factory for Create); answered with a Result, except Create.
    */
-  ChannelOp = 31
+  ChannelOp = 31,
+
+  /**
+   * Receiver -> sender on a local connection: these shared-memory transfer segments (payload: the
+   * inline bytes are their ids, float64 little-endian) are no longer used and may be reused.
+   */
+  SharedRelease = 50,
+
+  /**
+   * Sender -> receiver: these transfer segments (same payload) left the sender's pool; unmap them.
+   */
+  SharedDrop = 51
 }

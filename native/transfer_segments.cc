@@ -1,0 +1,356 @@
+#include "transfer_segments.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+
+#include "args.h"
+#include "errors.h"
+
+namespace dts {
+
+namespace {
+
+constexpr size_t kRound = size_t(64) << 10;  // segment sizes are multiples of 64 KiB
+constexpr double kMaxSafe = 9007199254740992.0;
+
+inline uint32_t Le32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+inline uint64_t Le64(const uint8_t* p) { return uint64_t(Le32(p)) | uint64_t(Le32(p + 4)) << 32; }
+inline void PutLe32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v);
+  p[1] = uint8_t(v >> 8);
+  p[2] = uint8_t(v >> 16);
+  p[3] = uint8_t(v >> 24);
+}
+inline void PutLe64(uint8_t* p, uint64_t v) {
+  PutLe32(p, uint32_t(v));
+  PutLe32(p + 4, uint32_t(v >> 32));
+}
+
+bool NameChar(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }
+
+// '/' then letters, digits, '_' or '-': a name that stays inside /dev/shm.
+bool ValidName(const std::string& n) {
+  if (n.size() < 2 || n.size() > 250 || n[0] != '/') return false;
+  for (size_t i = 1; i < n.size(); i++)
+    if (!NameChar(n[i])) return false;
+  return true;
+}
+
+// 16 hex digits from the kernel's random source: names no other process can guess.
+bool RandomHex(std::string* out) {
+  uint8_t b[8];
+  size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t r = getrandom(b + got, sizeof b - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    got += size_t(r);
+  }
+  static const char* hex = "0123456789abcdef";
+  for (uint8_t c : b) {
+    out->push_back(hex[c >> 4]);
+    out->push_back(hex[c & 15]);
+  }
+  return true;
+}
+
+double ShmAvailable() {
+  struct statvfs s;
+  if (statvfs("/dev/shm", &s) != 0) return -1;
+  return double(s.f_bavail) * double(s.f_frsize);
+}
+
+struct Wrap {
+  void* entry;
+  size_t len;
+};
+
+}  // namespace
+
+// ---- sender ---------------------------------------------------------------------------------------
+
+Napi::Function TransferSender::Init(Napi::Env env) {
+  return DefineClass(env, "TransferSender",
+                     {
+                         InstanceMethod<&TransferSender::Stage>("stage"),
+                         InstanceMethod<&TransferSender::Release>("release"),
+                         InstanceMethod<&TransferSender::Close>("close"),
+                         InstanceAccessor<&TransferSender::GetStats>("stats"),
+                     });
+}
+
+TransferSender::TransferSender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TransferSender>(info) {
+  Napi::Env env = info.Env();
+  const char* fn = "new TransferSender";
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, Format("%s: prefix must be a string (got %s)", fn, Describe(info[0]).c_str()));
+  prefix_ = info[0].As<Napi::String>().Utf8Value();
+  if (!ValidName(prefix_) || prefix_.size() > 200)
+    throw Napi::RangeError::New(env, Format("%s: prefix must be '/' then up to 199 letters, digits, '_' or '-' (got \"%.80s\")", fn, prefix_.c_str()));
+  maxFreeBytes_ = size_t(GetInteger(info[1], fn, "maxFreeBytes", 0, kMaxSafe));
+  reserve_ = GetInteger(info[2], fn, "reserveBytes", 0, kMaxSafe);
+}
+
+TransferSender::~TransferSender() { CloseAll(); }
+
+TransferSender::Segment* TransferSender::Create(size_t size) {
+  double avail = ShmAvailable();
+  if (avail >= 0 && double(size) + reserve_ > avail) {
+    lastFailure_ = Format("/dev/shm has %.0f bytes free; a %zu-byte segment (keeping %.0f free) does not fit", avail, size, reserve_);
+    return nullptr;
+  }
+  std::string name = prefix_;
+  if (!RandomHex(&name)) {
+    lastFailure_ = Format("getrandom failed: %s", std::strerror(errno));
+    return nullptr;
+  }
+  int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    lastFailure_ = Format("shm_open %s: %s", name.c_str(), std::strerror(errno));
+    return nullptr;
+  }
+  int r;
+  do {
+    r = posix_fallocate(fd, 0, off_t(size));
+  } while (r == EINTR);
+  if (r != 0) {
+    lastFailure_ = Format("posix_fallocate of %zu bytes in /dev/shm: %s", size, std::strerror(r));
+    close(fd);
+    shm_unlink(name.c_str());
+    return nullptr;
+  }
+  // MAP_POPULATE: the page tables are filled once here, not one fault per 4 KiB during the first copy.
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  int err = errno;
+  close(fd);
+  if (p == MAP_FAILED) {
+    lastFailure_ = Format("mmap of %zu bytes: %s", size, std::strerror(err));
+    shm_unlink(name.c_str());
+    return nullptr;
+  }
+  segs_.push_back(Segment{nextId_++, std::move(name), size, static_cast<uint8_t*>(p), false, false, false});
+  created_++;
+  return &segs_.back();
+}
+
+void TransferSender::Destroy(Segment& s) {
+  if (s.ptr != nullptr) munmap(s.ptr, s.size);
+  s.ptr = nullptr;
+  if (!s.unlinked) shm_unlink(s.name.c_str());  // ENOENT when the receiver already did: fine
+  s.unlinked = true;
+}
+
+void TransferSender::CloseAll() {
+  for (Segment& s : segs_) Destroy(s);
+  segs_.clear();
+  closed_ = true;
+}
+
+// stage(view) → Buffer (the descriptor to send in place of the bytes) or null when shared memory
+// cannot take it (the caller sends the bytes on the socket; `stats.lastFailure` says why).
+Napi::Value TransferSender::Stage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "TransferSender.stage";
+  Bytes src = GetBytes(info[0], fn, "view", true);
+  if (closed_) throw CodedError(env, kErrState, Format("%s: the sender is closed", fn));
+  if (src.length == 0) throw Napi::RangeError::New(env, Format("%s: an empty view has nothing to stage", fn));
+  size_t want = (src.length + kRound - 1) / kRound * kRound;
+  // The smallest free segment that fits without wasting more than a quarter (plus 1 MiB).
+  Segment* best = nullptr;
+  for (Segment& s : segs_) {
+    if (s.leased || s.size < want || s.size > want + want / 4 + (size_t(1) << 20)) continue;
+    if (best == nullptr || s.size < best->size) best = &s;
+  }
+  if (best != nullptr) {
+    reused_++;
+  } else {
+    best = Create(want);
+    if (best == nullptr) {
+      fallbacks_++;
+      return env.Null();
+    }
+  }
+  std::memcpy(best->ptr, src.data, src.length);
+  best->leased = true;
+  size_t nameLen = best->announced ? 0 : best->name.size();
+  Napi::Buffer<uint8_t> d = Napi::Buffer<uint8_t>::New(env, kTransferFixedBytes + nameLen);
+  uint8_t* p = d.Data();
+  PutLe32(p, kTransferMagic);
+  PutLe32(p + 4, best->id);
+  PutLe64(p + 8, best->size);
+  PutLe64(p + 16, src.length);
+  PutLe32(p + 24, uint32_t(nameLen));
+  if (nameLen) std::memcpy(p + kTransferFixedBytes, best->name.data(), nameLen);
+  best->announced = true;
+  return d;
+}
+
+// release(ids) → ids of segments dropped to keep the pool within maxFreeBytes (tell the receiver).
+Napi::Value TransferSender::Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "TransferSender.release";
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Napi::TypeError::New(env, Format("%s: ids must be a Float64Array (got %s)", fn, Describe(info[0]).c_str()));
+  Napi::Float64Array ids = info[0].As<Napi::Float64Array>();
+  for (size_t i = 0; i < ids.ElementLength(); i++) {
+    double id = ids[i];
+    for (Segment& s : segs_) {
+      if (double(s.id) != id) continue;
+      s.leased = false;
+      // The receiver mapped it (it answered about it), so the name has done its work.
+      if (!s.unlinked) {
+        shm_unlink(s.name.c_str());
+        s.unlinked = true;
+      }
+      break;
+    }
+  }
+  size_t freeBytes = 0;
+  for (const Segment& s : segs_)
+    if (!s.leased) freeBytes += s.size;
+  std::vector<double> dropped;
+  for (size_t i = 0; i < segs_.size() && freeBytes > maxFreeBytes_;) {
+    if (segs_[i].leased) {
+      i++;
+      continue;
+    }
+    freeBytes -= segs_[i].size;
+    dropped.push_back(double(segs_[i].id));
+    Destroy(segs_[i]);
+    segs_.erase(segs_.begin() + long(i));
+  }
+  Napi::Float64Array out = Napi::Float64Array::New(env, dropped.size());
+  for (size_t i = 0; i < dropped.size(); i++) out[i] = dropped[i];
+  return out;
+}
+
+Napi::Value TransferSender::Close(const Napi::CallbackInfo& info) {
+  CloseAll();
+  return info.Env().Undefined();
+}
+
+Napi::Value TransferSender::GetStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  double leased = 0, pooled = 0;
+  for (const Segment& s : segs_) (s.leased ? leased : pooled) += double(s.size);
+  o.Set("segments", double(segs_.size()));
+  o.Set("leasedBytes", leased);
+  o.Set("freeBytes", pooled);
+  o.Set("created", created_);
+  o.Set("reused", reused_);
+  o.Set("fallbacks", fallbacks_);
+  o.Set("lastFailure", lastFailure_);
+  return o;
+}
+
+// ---- receiver -------------------------------------------------------------------------------------
+
+TransferReceiver::~TransferReceiver() {
+  for (auto& kv : byId_) {
+    kv.second->dropped = true;
+    if (kv.second->live == 0) Unref(kv.second);
+  }
+  byId_.clear();
+}
+
+void TransferReceiver::Unref(Entry* e) {
+  if (e->live != 0 || !e->dropped) return;
+  munmap(e->ptr, e->size);
+  delete e;
+}
+
+void TransferReceiver::Finalize(napi_env env, void* /*data*/, void* hint) {
+  Wrap* w = static_cast<Wrap*>(hint);
+  Entry* e = static_cast<Entry*>(w->entry);
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(w->len), &adjusted);
+  delete w;
+  e->live--;
+  Unref(e);
+}
+
+void TransferReceiver::Drop(uint32_t id) {
+  auto it = byId_.find(id);
+  if (it == byId_.end()) return;
+  Entry* e = it->second;
+  byId_.erase(it);
+  e->dropped = true;
+  Unref(e);
+}
+
+napi_value TransferReceiver::Open(napi_env env, const uint8_t* desc, size_t len, const std::string& where, uint32_t* idOut) {
+  if (len < kTransferFixedBytes || Le32(desc) != kTransferMagic)
+    throw FrameError{kErrCorrupt, Format("%s: a shared-memory segment descriptor is malformed", where.c_str())};
+  uint32_t id = Le32(desc + 4);
+  uint64_t size = Le64(desc + 8);
+  uint64_t used = Le64(desc + 16);
+  uint32_t nameLen = Le32(desc + 24);
+  if (nameLen != len - kTransferFixedBytes || used == 0 || used > size || size > uint64_t(SIZE_MAX) || size > uint64_t(kMaxSafe))
+    throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " has an inconsistent descriptor", where.c_str(), id)};
+  Entry* e = nullptr;
+  auto it = byId_.find(id);
+  if (nameLen == 0) {
+    if (it == byId_.end())
+      throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " was never named on this connection", where.c_str(), id)};
+    e = it->second;
+    if (e->size != size)
+      throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " changed size", where.c_str(), id)};
+  } else {
+    std::string name(reinterpret_cast<const char*>(desc + kTransferFixedBytes), nameLen);
+    if (!ValidName(name)) throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " has an invalid name", where.c_str(), id)};
+    if (it != byId_.end())
+      throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " was named twice", where.c_str(), id)};
+    int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0) {
+      int err = errno;
+      throw FrameError{kErrCorrupt, Format("%s: cannot open shared-memory segment %s: %s (is the peer on another host or in another "
+                                           "/dev/shm?)", where.c_str(), name.c_str(), std::strerror(err))};
+    }
+    // From here the name is no longer needed: remove it, so /dev/shm is clean whatever happens next.
+    shm_unlink(name.c_str());
+    struct stat st;
+    if (fstat(fd, &st) != 0 || double(st.st_size) < double(size)) {
+      close(fd);
+      throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %s is smaller than its descriptor says", where.c_str(), name.c_str())};
+    }
+    void* p = mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+      throw FrameError{kErrTooLarge, Format("%s: cannot map shared-memory segment %s (%" PRIu64 " bytes): %s", where.c_str(), name.c_str(), size,
+                                            std::strerror(err))};
+    e = new Entry{static_cast<uint8_t*>(p), size_t(size), 0, false};
+    byId_[id] = e;
+  }
+  Wrap* w = new Wrap{e, size_t(used)};
+  napi_value ab = nullptr;
+  if (napi_create_external_arraybuffer(env, e->ptr, size_t(used), Finalize, w, &ab) != napi_ok) {
+    delete w;
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    throw FrameError{kErrTooLarge, Format("%s: cannot wrap shared-memory segment %" PRIu32 " as an ArrayBuffer", where.c_str(), id)};
+  }
+  e->live++;
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, static_cast<int64_t>(used), &adjusted);
+  *idOut = id;
+  return ab;
+}
+
+}  // namespace dts

@@ -1,0 +1,99 @@
+// Large frame segments moved between local processes through POSIX shared memory instead of the socket.
+//
+// The sender (TransferSender, one per connection) keeps a pool of shared-memory segments it created and
+// mapped: staging a typed array copies it once into a free segment (that copy is the capture: later
+// writes to the caller's array cannot reach the receiver) and answers a small descriptor that travels in
+// the frame in place of the bytes. The receiver (TransferReceiver, inside the FrameReader) maps a segment
+// the first time it is named, unlinks the name at once (so nothing is left in /dev/shm however the
+// processes end), keeps the mapping, and hands out an external ArrayBuffer over it for each use. When
+// that ArrayBuffer is collected, the receiver tells the sender (a Release message), which reuses the
+// segment: its pages are already faulted in on both sides, so a steady stream of large arrays costs one
+// memcpy per transfer and no page faults.
+//
+// Descriptor (little-endian): u32 magic 'DTSM', u32 segment id, u64 segment size, u64 bytes used,
+// u32 name length, the name (only the first time a segment is sent on a connection; 0 afterwards).
+#pragma once
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace dts {
+
+constexpr uint32_t kTransferMagic = 0x4d535444;  // 'DTSM' little-endian
+constexpr size_t kTransferFixedBytes = 28;
+constexpr size_t kTransferMaxDescriptor = kTransferFixedBytes + 255;
+// A segment-table entry with this bit set is a descriptor (its low bits are the descriptor's length).
+constexpr uint64_t kSharedSegmentBit = uint64_t(1) << 63;
+
+class TransferSender : public Napi::ObjectWrap<TransferSender> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit TransferSender(const Napi::CallbackInfo& info);
+  ~TransferSender() override;
+
+ private:
+  struct Segment {
+    uint32_t id;
+    std::string name;
+    size_t size;
+    uint8_t* ptr;
+    bool leased;
+    bool announced;  // the receiver was sent its name
+    bool unlinked;
+  };
+
+  Napi::Value Stage(const Napi::CallbackInfo& info);
+  Napi::Value Release(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value GetStats(const Napi::CallbackInfo& info);
+
+  Segment* Create(size_t size);
+  void Destroy(Segment& s);
+  void CloseAll();
+
+  std::string prefix_;
+  std::vector<Segment> segs_;
+  uint32_t nextId_ = 1;
+  size_t maxFreeBytes_ = 0;
+  double reserve_ = 0;  // bytes of /dev/shm a new segment must leave free
+  double created_ = 0, reused_ = 0, fallbacks_ = 0;
+  std::string lastFailure_;
+  bool closed_ = false;
+};
+
+// The receiving side: mappings by segment id, each kept while the sender may reuse it or an ArrayBuffer
+// over it lives. Not thread-safe (one per FrameReader, used on its thread).
+class TransferReceiver {
+ public:
+  TransferReceiver() = default;
+  ~TransferReceiver();
+  TransferReceiver(const TransferReceiver&) = delete;
+  TransferReceiver& operator=(const TransferReceiver&) = delete;
+
+  // Maps (or finds) the segment a descriptor names and wraps `used` bytes of it as an ArrayBuffer.
+  // Throws FrameError on a bad descriptor or a segment that cannot be mapped. `where` names the frame.
+  napi_value Open(napi_env env, const uint8_t* desc, size_t len, const std::string& where, uint32_t* idOut);
+
+  // The sender dropped these segments: unmap each once no ArrayBuffer over it lives.
+  void Drop(uint32_t id);
+
+  size_t mapped() const { return byId_.size(); }
+
+ private:
+  struct Entry {
+    uint8_t* ptr;
+    size_t size;
+    size_t live;    // ArrayBuffers over it not yet collected
+    bool dropped;   // no longer in byId_
+  };
+  static void Finalize(napi_env env, void* data, void* hint);
+  static void Unref(Entry* e);
+
+  std::unordered_map<uint32_t, Entry*> byId_;
+};
+
+}  // namespace dts

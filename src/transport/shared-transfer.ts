@@ -1,0 +1,166 @@
+/**
+ * Large segments between processes on one host, through shared memory instead of the socket.
+ *
+ * On a Unix-socket connection, a segment of at least {@link SHARED_MIN_BYTES} is copied once into a
+ * segment of this connection's transfer pool (native TransferSender: POSIX shm, already mapped and
+ * faulted in when reused) and only a small descriptor travels in the frame. The copy is the capture:
+ * the caller may change its array as soon as the call returns. The receiver's FrameReader maps the
+ * segment the first time it is named (unlinking the name at once, so nothing stays in /dev/shm) and
+ * hands the decoder an ArrayBuffer over it: no copy on the receiving side. When that ArrayBuffer is
+ * collected the receiver sends SharedRelease and the sender reuses the segment; a segment the pool no
+ * longer keeps is announced with SharedDrop so the receiver unmaps it too.
+ *
+ * Whenever shared memory cannot take a segment (/dev/shm too small or full, no descriptors left), that
+ * segment goes on the socket as before. `DISTRIBUTED_SHM_TRANSFER=0` turns the path off;
+ * `DISTRIBUTED_SHM_TRANSFER_RESERVE` (bytes) keeps that much of /dev/shm free for other uses.
+ */
+import { TransferSender, type FrameReader, type TransferSenderStats } from '../native';
+import { sweepStaleSegments } from '../shared/stale-segments';
+
+/** Segments at least this large travel through shared memory (smaller ones cost less on the socket). */
+export const SHARED_MIN_BYTES = 1 << 20;
+/** Bytes of released segments one connection keeps mapped for reuse. */
+const MAX_FREE_BYTES = 256 * 1024 * 1024;
+
+const enabled = process.env.DISTRIBUTED_SHM_TRANSFER !== '0';
+const reserveBytes = Math.max(0, Number(process.env.DISTRIBUTED_SHM_TRANSFER_RESERVE) || 0);
+
+let sweptOnce = false;
+
+/** Counters of one connection's shared-memory transfers (for tests and `stats`). */
+export interface SharedTransferCounts {
+  segmentsSent: number;
+  bytesSent: number;
+  segmentsReceived: number;
+  bytesReceived: number;
+  /** Large segments that went on the socket because shared memory could not take them. */
+  fallbacks: number;
+}
+
+/** Whether connections to local peers use shared memory for large segments (DISTRIBUTED_SHM_TRANSFER). */
+export function sharedTransferEnabled(): boolean {
+  return enabled;
+}
+
+/** A staged frame: the segments to write (descriptors in place of staged ones) and their flags. */
+export interface Staged {
+  segments: ArrayBufferView[];
+  shared: Uint8Array | undefined;
+}
+
+/**
+ * The shared-memory side of one connection. `sendControl(kind, ids)` sends a SharedRelease or
+ * SharedDrop frame with the ids as its inline bytes.
+ */
+export class SharedTransfer {
+  readonly counts: SharedTransferCounts = { segmentsSent: 0, bytesSent: 0, segmentsReceived: 0, bytesReceived: 0, fallbacks: 0 };
+  private sender: TransferSender | undefined;
+  private closed = false;
+  private released: number[] = [];
+  private flushing = false;
+  private readonly registry = new FinalizationRegistry<number>((id) => this.collected(id));
+
+  constructor(
+    private readonly reader: FrameReader,
+    private readonly sendControl: (what: 'release' | 'drop', ids: Float64Array) => void,
+  ) {}
+
+  /**
+   * Copies the large segments of an outgoing frame into shared memory. Returns the segments to write
+   * (the input itself when none was staged: it is never modified).
+   */
+  stage(segments: ArrayBufferView[]): Staged {
+    let out: ArrayBufferView[] | undefined;
+    let shared: Uint8Array | undefined;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i];
+      if (seg.byteLength < SHARED_MIN_BYTES || this.closed) continue;
+      const d = this.pool().stage(seg);
+      if (d === null) {
+        this.counts.fallbacks++;
+        continue;
+      }
+      if (out === undefined) {
+        out = segments.slice();
+        shared = new Uint8Array(segments.length);
+      }
+      out[i] = d;
+      shared![i] = 1;
+      this.counts.segmentsSent++;
+      this.counts.bytesSent += seg.byteLength;
+    }
+    return { segments: out ?? segments, shared };
+  }
+
+  /** Notes the shared-memory buffers among a commit's buffers, so their collection is reported. */
+  received(buffers: ArrayBuffer[]): void {
+    const pairs = this.reader.takeShared();
+    for (let k = 0; k < pairs.length; k += 2) {
+      const ab = buffers[pairs[k]];
+      this.registry.register(ab, pairs[k + 1]);
+      this.counts.segmentsReceived++;
+      this.counts.bytesReceived += ab.byteLength;
+    }
+  }
+
+  /** The peer released segments of our pool: reuse them (telling it which ones the pool let go). */
+  onRelease(inline: Uint8Array): void {
+    if (this.sender === undefined || this.closed) return;
+    const dropped = this.sender.release(idsOf(inline));
+    if (dropped.length > 0) this.sendControl('drop', dropped);
+  }
+
+  /** The peer's pool let these segments go: unmap ours once nothing uses them. */
+  onDrop(inline: Uint8Array): void {
+    this.reader.dropShared(idsOf(inline));
+  }
+
+  /** Pool counters of the sending side (undefined before the first staged segment). */
+  poolStats(): TransferSenderStats | undefined {
+    return this.sender?.stats;
+  }
+
+  /** The connection closed: unmap the pool and remove any name the peer never took. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sender?.close();
+    this.released.length = 0;
+    // A peer killed between creating a segment and our mapping it leaves its name behind: remove such
+    // names once it is surely dead (shortly after its connection dropped).
+    setTimeout(sweepStaleSegments, 500).unref();
+  }
+
+  private pool(): TransferSender {
+    if (this.sender === undefined) {
+      if (!sweptOnce) {
+        sweptOnce = true;
+        sweepStaleSegments();
+      }
+      this.sender = new TransferSender(`/dts-${process.pid}-`, MAX_FREE_BYTES, reserveBytes);
+    }
+    return this.sender;
+  }
+
+  private collected(id: number): void {
+    if (this.closed) return;
+    this.released.push(id);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => {
+      this.flushing = false;
+      if (this.closed || this.released.length === 0) return;
+      const ids = Float64Array.from(this.released);
+      this.released.length = 0;
+      this.sendControl('release', ids);
+    }).unref();
+  }
+}
+
+/** The ids a control frame carries (its inline bytes, float64 little-endian). */
+function idsOf(inline: Uint8Array): Float64Array {
+  const n = Math.floor(inline.byteLength / 8);
+  const ids = new Float64Array(n);
+  new Uint8Array(ids.buffer).set(inline.subarray(0, n * 8));
+  return ids;
+}
