@@ -29,6 +29,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fileMap", Napi::Function::New<dts::FileMap>(env, "fileMap"));
   exports.Set("unmap", Napi::Function::New<dts::Unmap>(env, "unmap"));
   exports.Set("TransferSender", dts::TransferSender::Init(env));
+  exports.Set("transferProbe", Napi::Function::New<dts::TransferProbe>(env, "transferProbe"));
+  exports.Set("transferProbeCheck", Napi::Function::New<dts::TransferProbeCheck>(env, "transferProbeCheck"));
   exports.Set("mappingCount", Napi::Function::New<dts::MappingCount>(env, "mappingCount"));
   return exports;
 }

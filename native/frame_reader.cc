@@ -304,11 +304,10 @@ size_t FrameReader::Parse(Napi::Env env) {
         try {
           while (segLens_.size() < segCount_ && end_ - pos_ >= 8) {
             uint64_t s = Le64(st_ + pos_);
-            bool shared = (s & kSharedSegmentBit) != 0;
+            // Bit 63 marks a shared-memory descriptor, but only where they are accepted: elsewhere it
+            // is just an impossible length (ERR_FRAME_TOO_LARGE below).
+            bool shared = xfer_ && (s & kSharedSegmentBit) != 0;
             if (shared) {
-              if (!xfer_)
-                throw FrameError{kErrCorrupt, Format("%s: segment %zu is in shared memory, which this connection does not accept", Where().c_str(),
-                                                     segLens_.size())};
               s &= ~kSharedSegmentBit;
               if (s < kTransferFixedBytes || s > kTransferMaxDescriptor)
                 throw FrameError{kErrCorrupt, Format("%s: segment %zu has a %" PRIu64 "-byte shared-memory descriptor", Where().c_str(),

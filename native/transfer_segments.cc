@@ -79,6 +79,49 @@ struct Wrap {
 
 }  // namespace
 
+// ---- probe ---------------------------------------------------------------------------------------
+
+Napi::Value TransferProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "transferProbe";
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, Format("%s: prefix must be a string (got %s)", fn, Describe(info[0]).c_str()));
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (!ValidName(name) || name.size() > 200)
+    throw Napi::RangeError::New(env, Format("%s: prefix must be '/' then up to 199 letters, digits, '_' or '-' (got \"%.80s\")", fn, name.c_str()));
+  if (!RandomHex(&name)) throw ErrnoError(env, errno, "getrandom", Format("%s: no random name", fn));
+  int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) throw ErrnoError(env, errno, "shm_open", Format("%s: cannot create probe segment %s", fn, name.c_str()));
+  ssize_t w;
+  do {
+    w = write(fd, name.data(), name.size());
+  } while (w < 0 && errno == EINTR);
+  int err = errno;
+  close(fd);
+  if (w != ssize_t(name.size())) {
+    shm_unlink(name.c_str());
+    throw ErrnoError(env, w < 0 ? err : ENOSPC, "write", Format("%s: cannot write probe segment %s", fn, name.c_str()));
+  }
+  return Napi::String::New(env, name);
+}
+
+Napi::Value TransferProbeCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "transferProbeCheck";
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, Format("%s: name must be a string (got %s)", fn, Describe(info[0]).c_str()));
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (!ValidName(name)) return Napi::Boolean::New(env, false);
+  int fd = shm_open(name.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return Napi::Boolean::New(env, false);
+  shm_unlink(name.c_str());
+  char buf[256];
+  ssize_t r;
+  do {
+    r = read(fd, buf, sizeof buf);
+  } while (r < 0 && errno == EINTR);
+  close(fd);
+  return Napi::Boolean::New(env, r == ssize_t(name.size()) && std::memcmp(buf, name.data(), name.size()) == 0);
+}
+
 // ---- sender ---------------------------------------------------------------------------------------
 
 Napi::Function TransferSender::Init(Napi::Env env) {
@@ -99,49 +142,95 @@ TransferSender::TransferSender(const Napi::CallbackInfo& info) : Napi::ObjectWra
   if (!ValidName(prefix_) || prefix_.size() > 200)
     throw Napi::RangeError::New(env, Format("%s: prefix must be '/' then up to 199 letters, digits, '_' or '-' (got \"%.80s\")", fn, prefix_.c_str()));
   maxFreeBytes_ = size_t(GetInteger(info[1], fn, "maxFreeBytes", 0, kMaxSafe));
-  reserve_ = GetInteger(info[2], fn, "reserveBytes", 0, kMaxSafe);
+  maxPoolBytes_ = size_t(GetInteger(info[2], fn, "maxPoolBytes", 0, kMaxSafe));
+  reserve_ = GetInteger(info[3], fn, "reserveBytes", 0, kMaxSafe);
 }
 
 TransferSender::~TransferSender() { CloseAll(); }
 
-TransferSender::Segment* TransferSender::Create(size_t size) {
+bool TransferSender::CreateSegment(const std::string& prefix, size_t size, double reserve, Segment* out, std::string* why) {
   double avail = ShmAvailable();
-  if (avail >= 0 && double(size) + reserve_ > avail) {
-    lastFailure_ = Format("/dev/shm has %.0f bytes free; a %zu-byte segment (keeping %.0f free) does not fit", avail, size, reserve_);
-    return nullptr;
+  if (avail >= 0 && double(size) + reserve > avail) {
+    *why = Format("/dev/shm has %.0f bytes free; a %zu-byte segment (keeping %.0f free) does not fit", avail, size, reserve);
+    return false;
   }
-  std::string name = prefix_;
+  std::string name = prefix;
   if (!RandomHex(&name)) {
-    lastFailure_ = Format("getrandom failed: %s", std::strerror(errno));
-    return nullptr;
+    *why = Format("getrandom failed: %s", std::strerror(errno));
+    return false;
   }
   int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) {
-    lastFailure_ = Format("shm_open %s: %s", name.c_str(), std::strerror(errno));
-    return nullptr;
+    *why = Format("shm_open %s: %s", name.c_str(), std::strerror(errno));
+    return false;
   }
+  // The space is reserved now, so a full /dev/shm is this error, never a SIGBUS during a later copy.
   int r;
   do {
     r = posix_fallocate(fd, 0, off_t(size));
   } while (r == EINTR);
   if (r != 0) {
-    lastFailure_ = Format("posix_fallocate of %zu bytes in /dev/shm: %s", size, std::strerror(r));
+    *why = Format("posix_fallocate of %zu bytes in /dev/shm: %s", size, std::strerror(r));
     close(fd);
     shm_unlink(name.c_str());
-    return nullptr;
+    return false;
   }
-  // MAP_POPULATE: the page tables are filled once here, not one fault per 4 KiB during the first copy.
+  // MAP_POPULATE: every page is faulted in (and zeroed) here, off the event loop, not during a copy.
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   int err = errno;
   close(fd);
   if (p == MAP_FAILED) {
-    lastFailure_ = Format("mmap of %zu bytes: %s", size, std::strerror(err));
+    *why = Format("mmap of %zu bytes: %s", size, std::strerror(err));
     shm_unlink(name.c_str());
-    return nullptr;
+    return false;
   }
-  segs_.push_back(Segment{nextId_++, std::move(name), size, static_cast<uint8_t*>(p), false, false, false});
+  *out = Segment{0, std::move(name), size, static_cast<uint8_t*>(p), false, false, false};
+  return true;
+}
+
+// Creates one segment on the libuv thread pool; the sender stays alive (Ref) until it is done.
+class TransferSender::CreateWork : public Napi::AsyncWorker {
+ public:
+  CreateWork(Napi::Env env, TransferSender* sender, size_t size)
+      : Napi::AsyncWorker(env, "dts.transferSegment"), sender_(sender), prefix_(sender->prefix_), size_(size), reserve_(sender->reserve_) {
+    sender_->Ref();
+  }
+  void Execute() override { ok_ = CreateSegment(prefix_, size_, reserve_, &seg_, &why_); }
+  void OnOK() override { Done(); }
+  void OnError(const Napi::Error&) override { Done(); }
+
+ private:
+  void Done() {
+    sender_->Created(std::move(seg_), size_, ok_, why_);
+    sender_->Unref();
+  }
+  TransferSender* sender_;
+  std::string prefix_;
+  size_t size_;
+  double reserve_;
+  Segment seg_{};
+  bool ok_ = false;
+  std::string why_;
+};
+
+void TransferSender::Created(Segment s, size_t size, bool ok, const std::string& why) {
+  for (size_t i = 0; i < creating_.size(); i++) {
+    if (creating_[i] != size) continue;
+    creatingBytes_ -= size;
+    creating_.erase(creating_.begin() + long(i));
+    break;
+  }
+  if (!ok) {
+    lastFailure_ = why;
+    return;
+  }
+  if (closed_) {
+    Destroy(s);
+    return;
+  }
+  s.id = nextId_++;
+  segs_.push_back(std::move(s));
   created_++;
-  return &segs_.back();
 }
 
 void TransferSender::Destroy(Segment& s) {
@@ -157,8 +246,10 @@ void TransferSender::CloseAll() {
   closed_ = true;
 }
 
-// stage(view) → Buffer (the descriptor to send in place of the bytes) or null when shared memory
-// cannot take it (the caller sends the bytes on the socket; `stats.lastFailure` says why).
+// stage(view) → Buffer (the descriptor to send in place of the bytes) or null: send the bytes on the
+// socket. Null when no free segment fits: one is then created off the event loop for the next
+// transfers (a fresh segment costs a zeroed page per 4 KiB, more than the socket), unless the pool is
+// at its bound or /dev/shm cannot hold it (`stats.lastFailure` says why).
 Napi::Value TransferSender::Stage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "TransferSender.stage";
@@ -166,21 +257,28 @@ Napi::Value TransferSender::Stage(const Napi::CallbackInfo& info) {
   if (closed_) throw CodedError(env, kErrState, Format("%s: the sender is closed", fn));
   if (src.length == 0) throw Napi::RangeError::New(env, Format("%s: an empty view has nothing to stage", fn));
   size_t want = (src.length + kRound - 1) / kRound * kRound;
+  size_t slack = want / 4 + (size_t(1) << 20);
   // The smallest free segment that fits without wasting more than a quarter (plus 1 MiB).
   Segment* best = nullptr;
+  size_t poolBytes = creatingBytes_;
   for (Segment& s : segs_) {
-    if (s.leased || s.size < want || s.size > want + want / 4 + (size_t(1) << 20)) continue;
+    poolBytes += s.size;
+    if (s.leased || s.size < want || s.size > want + slack) continue;
     if (best == nullptr || s.size < best->size) best = &s;
   }
-  if (best != nullptr) {
-    reused_++;
-  } else {
-    best = Create(want);
-    if (best == nullptr) {
-      fallbacks_++;
-      return env.Null();
+  if (best == nullptr) {
+    bool pending = false;
+    for (size_t c : creating_)
+      if (c >= want && c <= want + slack) pending = true;
+    if (!pending && poolBytes + want <= maxPoolBytes_) {
+      creating_.push_back(want);
+      creatingBytes_ += want;
+      (new CreateWork(env, this, want))->Queue();
     }
+    coldFallbacks_++;
+    return env.Null();
   }
+  reused_++;
   std::memcpy(best->ptr, src.data, src.length);
   best->leased = true;
   size_t nameLen = best->announced ? 0 : best->name.size();
@@ -249,8 +347,9 @@ Napi::Value TransferSender::GetStats(const Napi::CallbackInfo& info) {
   o.Set("leasedBytes", leased);
   o.Set("freeBytes", pooled);
   o.Set("created", created_);
+  o.Set("creating", double(creating_.size()));
   o.Set("reused", reused_);
-  o.Set("fallbacks", fallbacks_);
+  o.Set("fallbacks", coldFallbacks_);
   o.Set("lastFailure", lastFailure_);
   return o;
 }

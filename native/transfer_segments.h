@@ -1,9 +1,10 @@
 // Large frame segments moved between local processes through POSIX shared memory instead of the socket.
 //
 // The sender (TransferSender, one per connection) keeps a pool of shared-memory segments it created and
-// mapped: staging a typed array copies it once into a free segment (that copy is the capture: later
-// writes to the caller's array cannot reach the receiver) and answers a small descriptor that travels in
-// the frame in place of the bytes. The receiver (TransferReceiver, inside the FrameReader) maps a segment
+// mapped (off the event loop, with every page faulted in): staging a typed array copies it once into a
+// free segment (that copy is the capture: later writes to the caller's array cannot reach the receiver)
+// and answers a small descriptor that travels in the frame in place of the bytes. When no free segment
+// fits, that array goes on the socket and a segment is made for the next ones. The receiver (TransferReceiver, inside the FrameReader) maps a segment
 // the first time it is named, unlinks the name at once (so nothing is left in /dev/shm however the
 // processes end), keeps the mapping, and hands out an external ArrayBuffer over it for each use. When
 // that ArrayBuffer is collected, the receiver tells the sender (a Release message), which reuses the
@@ -29,6 +30,13 @@ constexpr size_t kTransferMaxDescriptor = kTransferFixedBytes + 255;
 // A segment-table entry with this bit set is a descriptor (its low bits are the descriptor's length).
 constexpr uint64_t kSharedSegmentBit = uint64_t(1) << 63;
 
+// transferProbe(prefix) → name: creates a tiny segment `prefix + 16 random hex` holding its own name,
+// for a peer to check that it sees this process's /dev/shm (see transferProbeCheck).
+Napi::Value TransferProbe(const Napi::CallbackInfo& info);
+
+// transferProbeCheck(name) → whether segment `name` exists and holds its name; unlinks it either way.
+Napi::Value TransferProbeCheck(const Napi::CallbackInfo& info);
+
 class TransferSender : public Napi::ObjectWrap<TransferSender> {
  public:
   static Napi::Function Init(Napi::Env env);
@@ -46,21 +54,30 @@ class TransferSender : public Napi::ObjectWrap<TransferSender> {
     bool unlinked;
   };
 
+  class CreateWork;
+  friend class CreateWork;
+
   Napi::Value Stage(const Napi::CallbackInfo& info);
   Napi::Value Release(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetStats(const Napi::CallbackInfo& info);
 
-  Segment* Create(size_t size);
-  void Destroy(Segment& s);
+  // Creates, sizes and maps a segment (off the event loop: run by CreateWork). On failure returns
+  // false and says why in *why.
+  static bool CreateSegment(const std::string& prefix, size_t size, double reserve, Segment* out, std::string* why);
+  void Created(Segment s, size_t size, bool ok, const std::string& why);
+  static void Destroy(Segment& s);
   void CloseAll();
 
   std::string prefix_;
   std::vector<Segment> segs_;
   uint32_t nextId_ = 1;
   size_t maxFreeBytes_ = 0;
+  size_t maxPoolBytes_ = 0;  // leased + free + being created
+  size_t creatingBytes_ = 0;
+  std::vector<size_t> creating_;  // sizes being created
   double reserve_ = 0;  // bytes of /dev/shm a new segment must leave free
-  double created_ = 0, reused_ = 0, fallbacks_ = 0;
+  double created_ = 0, reused_ = 0, coldFallbacks_ = 0;
   std::string lastFailure_;
   bool closed_ = false;
 };

@@ -115,8 +115,11 @@ export interface TransferSenderStats {
   /** Bytes of segments ready for reuse. */
   freeBytes: number;
   created: number;
+  /** Segments being created (off the event loop). */
+  creating: number;
+  /** Stagings into a pooled segment. */
   reused: number;
-  /** Stagings that fell back to the socket (shared memory could not take them). */
+  /** Stagings that went to the socket instead (no free segment fitted yet, or shared memory could not take it). */
   fallbacks: number;
   /** Why the last fallback happened ('' if none). */
   lastFailure: string;
@@ -124,9 +127,10 @@ export interface TransferSenderStats {
 
 /**
  * One connection's pool of outgoing shared-memory segments (native/transfer_segments.h):
- * `stage(view)` copies the bytes into a free (already mapped) segment, creating one named
- * `prefix + 16 random hex digits` (O_EXCL, mode 0600) when none fits, and answers the descriptor to
- * send in the view's place, or null when /dev/shm cannot take it (then send the bytes).
+ * `stage(view)` copies the bytes into a free (already mapped and faulted-in) segment and answers the
+ * descriptor to send in the view's place; or answers null (send the bytes on the socket) when none
+ * fits, and then creates one off the event loop, named `prefix + 16 random hex digits` (O_EXCL, mode
+ * 0600), unless the pool is at `maxPoolBytes` or /dev/shm cannot hold it.
  */
 export interface TransferSender {
   stage(view: ArrayBufferView): Buffer | null;
@@ -142,14 +146,17 @@ export interface TransferSenderConstructor {
   /**
    * @param prefix segment names start with it ('/dts-<pid>-').
    * @param maxFreeBytes bytes of released segments kept for reuse.
+   * @param maxPoolBytes at most this many bytes of segments (held by the receiver, free, or being made).
    * @param reserveBytes a new segment must leave this much of /dev/shm free, else the socket is used.
    */
-  new (prefix: string, maxFreeBytes: number, reserveBytes: number): TransferSender;
+  new (prefix: string, maxFreeBytes: number, maxPoolBytes: number, reserveBytes: number): TransferSender;
 }
 
 interface NativeAddon {
   FrameReader: FrameReaderConstructor;
   TransferSender: TransferSenderConstructor;
+  transferProbe(prefix: string): string;
+  transferProbeCheck(name: string): boolean;
   writeFrame(
     fd: number,
     envelope: ArrayBufferView,
@@ -220,6 +227,19 @@ export const FrameReader: FrameReaderConstructor = addon.FrameReader;
 
 /** The per-connection pool of outgoing shared-memory segments (see {@link TransferSender}). */
 export const TransferSender: TransferSenderConstructor = addon.TransferSender;
+
+/**
+ * Creates a tiny shared-memory segment named `prefix` + 16 random hex digits that holds its own name,
+ * and returns the name: a peer that can read it (see {@link transferProbeCheck}) shares our /dev/shm.
+ */
+export function transferProbe(prefix: string): string {
+  return addon.transferProbe(prefix);
+}
+
+/** Whether the probe segment `name` exists and holds its name; removes it either way. */
+export function transferProbeCheck(name: string): boolean {
+  return addon.transferProbeCheck(name);
+}
 
 /** 0x46535444, 'DTSF' read as a little-endian uint32: the first field of every frame. */
 export const FRAME_MAGIC: number = addon.FRAME_MAGIC;

@@ -79,7 +79,9 @@ export class Connection {
   ) {
     const shm = local && sharedTransferEnabled();
     this.reader = new FrameReader(this.staging, this.descriptors, { sharedMemory: shm });
-    this.shared = shm ? new SharedTransfer(this.reader, (what, ids) => this.sendControl(what, ids)) : undefined;
+    // Local connections always get one: even a side that does not use shared memory removes the probe
+    // of the peer's SharedHello.
+    this.shared = local ? new SharedTransfer(this.reader, shm, (what, ids) => this.sendControl(what, ids)) : undefined;
     this.handshake = Buffer.alloc(role === 'connecting' ? VERSION_LEN : COOKIE_LEN + VERSION_LEN);
     let ok!: () => void, fail!: (e: Error) => void;
     this.ready = new Promise<void>((res, rej) => ((ok = res), (fail = rej)));
@@ -207,10 +209,14 @@ export class Connection {
 
   /** Sends a SharedRelease or SharedDrop frame (ids as float64s in the inline bytes); never throws. */
   private sendControl(what: 'release' | 'drop', ids: Float64Array): void {
+    this.sendTransport(what === 'release' ? MessageKind.SharedRelease : MessageKind.SharedDrop, new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
+  }
+
+  /** Sends a frame of the transport's own (the shared-memory control kinds); never throws. */
+  private sendTransport(kind: MessageKind, inline: Uint8Array): void {
     if (this.closed) return;
-    const kind = what === 'release' ? MessageKind.SharedRelease : MessageKind.SharedDrop;
     try {
-      this.send(buildEnvelope(kind), new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength), EMPTY_VIEWS);
+      this.send(buildEnvelope(kind), inline, EMPTY_VIEWS);
     } catch {
       /* the connection failed: it is closing, and its segments go with it */
     }
@@ -261,6 +267,8 @@ export class Connection {
         return;
       }
       if (this.fd === undefined) this.fd = socketFd(this.socket);
+      const hello = this.shared?.hello();
+      if (hello !== undefined) this.sendTransport(MessageKind.SharedHello, hello);
       this.onReady();
       return;
     }
@@ -297,11 +305,13 @@ export class Connection {
       }
       const segments = segCount === 0 ? EMPTY_SEGMENTS : all.slice(next, next + segCount);
       next += segCount;
-      if (header.kind === MessageKind.SharedRelease || header.kind === MessageKind.SharedDrop) {
-        if (this.shared === undefined) throw new Error('a shared-memory control frame on a connection that does not use shared memory');
-        const ids = backing.subarray(inlOff, inlOff + inlLen);
-        if (header.kind === MessageKind.SharedRelease) this.shared.onRelease(ids);
-        else this.shared.onDrop(ids);
+      if (header.kind >= MessageKind.SharedRelease && header.kind <= MessageKind.SharedHello) {
+        // The transport's own frames. On TCP a peer could be anywhere: its probe names are not ours to touch.
+        if (this.shared === undefined) continue;
+        const body = backing.subarray(inlOff, inlOff + inlLen);
+        if (header.kind === MessageKind.SharedRelease) this.shared.onRelease(body);
+        else if (header.kind === MessageKind.SharedDrop) this.shared.onDrop(body);
+        else this.shared.onHello(body);
         continue;
       }
       this.onFrame(this, header, backing.subarray(inlOff, inlOff + inlLen), segments);

@@ -2,27 +2,34 @@
  * Large segments between processes on one host, through shared memory instead of the socket.
  *
  * On a Unix-socket connection, a segment of at least {@link SHARED_MIN_BYTES} is copied once into a
- * segment of this connection's transfer pool (native TransferSender: POSIX shm, already mapped and
- * faulted in when reused) and only a small descriptor travels in the frame. The copy is the capture:
+ * free segment of this connection's transfer pool (native TransferSender: POSIX shm, mapped and
+ * faulted in when it was made, off the event loop) and only a small descriptor travels in the frame.
+ * When no free segment fits, that array goes on the socket and a fitting segment is made for the
+ * next ones (a fresh segment's zeroed pages cost more than the socket). The copy is the capture:
  * the caller may change its array as soon as the call returns. The receiver's FrameReader maps the
  * segment the first time it is named (unlinking the name at once, so nothing stays in /dev/shm) and
  * hands the decoder an ArrayBuffer over it: no copy on the receiving side. When that ArrayBuffer is
  * collected the receiver sends SharedRelease and the sender reuses the segment; a segment the pool no
  * longer keeps is announced with SharedDrop so the receiver unmaps it too.
  *
- * Whenever shared memory cannot take a segment (/dev/shm too small or full, no descriptors left), that
- * segment goes on the socket as before. `DISTRIBUTED_SHM_TRANSFER=0` turns the path off;
+ * A side uses the path only once its peer has said SharedHello, which names a probe segment the peer
+ * created: being able to read it proves both see the same /dev/shm (a peer in another container
+ * behind a shared Unix socket does not). Until then, and whenever shared memory cannot take a segment
+ * (/dev/shm too small or full), segments go on the socket as before. `DISTRIBUTED_SHM_TRANSFER=0`
+ * turns the path off (for both directions of every connection of that process);
  * `DISTRIBUTED_SHM_TRANSFER_RESERVE` (bytes) keeps that much of /dev/shm free for other uses.
  */
-import { TransferSender, type FrameReader, type TransferSenderStats } from '../native';
+import { TransferSender, transferProbe, transferProbeCheck, type FrameReader, type TransferSenderStats } from '../native';
 import { sweepStaleSegments } from '../shared/stale-segments';
 
 /** Segments at least this large travel through shared memory (smaller ones cost less on the socket). */
 export const SHARED_MIN_BYTES = 1 << 20;
 /** Bytes of released segments one connection keeps mapped for reuse. */
 const MAX_FREE_BYTES = 256 * 1024 * 1024;
+/** Bytes of segments one connection may have in all (the rest of a burst goes on the socket). */
+const MAX_POOL_BYTES = 1024 * 1024 * 1024;
 
-const enabled = process.env.DISTRIBUTED_SHM_TRANSFER !== '0';
+let enabled = process.env.DISTRIBUTED_SHM_TRANSFER !== '0';
 const reserveBytes = Math.max(0, Number(process.env.DISTRIBUTED_SHM_TRANSFER_RESERVE) || 0);
 
 let sweptOnce = false;
@@ -42,6 +49,14 @@ export function sharedTransferEnabled(): boolean {
   return enabled;
 }
 
+/**
+ * @internal Turns the shared-memory path on or off for connections made from now on (benchmarks
+ * measure the socket path beside it; the peer must agree, see SharedHello).
+ */
+export function setSharedTransfer(on: boolean): void {
+  enabled = on;
+}
+
 /** A staged frame: the segments to write (descriptors in place of staged ones) and their flags. */
 export interface Staged {
   segments: ArrayBufferView[];
@@ -56,14 +71,45 @@ export class SharedTransfer {
   readonly counts: SharedTransferCounts = { segmentsSent: 0, bytesSent: 0, segmentsReceived: 0, bytesReceived: 0, fallbacks: 0 };
   private sender: TransferSender | undefined;
   private closed = false;
+  /** The peer said SharedHello and we could read its probe: it accepts segments in shared memory. */
+  private peerAccepts = false;
   private released: number[] = [];
   private flushing = false;
   private readonly registry = new FinalizationRegistry<number>((id) => this.collected(id));
 
+  /**
+   * @param accepts whether this side uses shared memory (its reader accepts descriptors).
+   */
   constructor(
     private readonly reader: FrameReader,
+    readonly accepts: boolean,
     private readonly sendControl: (what: 'release' | 'drop', ids: Float64Array) => void,
   ) {}
+
+  /**
+   * The SharedHello to send once the connection is up (the name of a fresh probe segment), or
+   * undefined when this side does not use shared memory or /dev/shm is not usable.
+   */
+  hello(): Uint8Array | undefined {
+    if (!this.accepts) return undefined;
+    try {
+      return Buffer.from(transferProbe(`/dts-${process.pid}-`), 'latin1');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The peer's SharedHello: check (and remove) its probe; if we can read it, send it shared segments. */
+  onHello(inline: Uint8Array): void {
+    const name = Buffer.from(inline.buffer, inline.byteOffset, inline.byteLength).toString('latin1');
+    const ok = transferProbeCheck(name);
+    this.peerAccepts = ok && this.accepts && !this.closed;
+  }
+
+  /** Whether segments now go through shared memory (both sides agreed). */
+  get active(): boolean {
+    return this.peerAccepts && !this.closed;
+  }
 
   /**
    * Copies the large segments of an outgoing frame into shared memory. Returns the segments to write
@@ -72,6 +118,7 @@ export class SharedTransfer {
   stage(segments: ArrayBufferView[]): Staged {
     let out: ArrayBufferView[] | undefined;
     let shared: Uint8Array | undefined;
+    if (!this.peerAccepts) return { segments, shared };
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i];
       if (seg.byteLength < SHARED_MIN_BYTES || this.closed) continue;
@@ -124,6 +171,7 @@ export class SharedTransfer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.peerAccepts = false;
     this.sender?.close();
     this.released.length = 0;
     // A peer killed between creating a segment and our mapping it leaves its name behind: remove such
@@ -137,7 +185,7 @@ export class SharedTransfer {
         sweptOnce = true;
         sweepStaleSegments();
       }
-      this.sender = new TransferSender(`/dts-${process.pid}-`, MAX_FREE_BYTES, reserveBytes);
+      this.sender = new TransferSender(`/dts-${process.pid}-`, MAX_FREE_BYTES, MAX_POOL_BYTES, reserveBytes);
     }
     return this.sender;
   }

@@ -91,5 +91,12 @@ export enum MessageKind {
   /**
    * Sender -> receiver: these transfer segments (same payload) left the sender's pool; unmap them.
    */
-  SharedDrop = 51
+  SharedDrop = 51,
+
+  /**
+   * Sent once by each side of a local connection that accepts shared-memory segments; the inline
+   * bytes name a probe segment the sender created holding its own name. A peer that can read it
+   * shares the sender's /dev/shm and may send it segments in shared memory; it removes the probe.
+   */
+  SharedHello = 52
 }
