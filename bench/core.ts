@@ -8,11 +8,12 @@
  *   - `addprocs(4)` until all four answer `myid()` vs four bare `node -e 0` started at once.
  * (The codec figure is bench/codec.ts.) Prints a table and writes bench/results/core.json.
  *
- *     npx tsc -p . && node dist/bench/core.js [--quick] [--only=roundtrip,bulk,addprocs]
+ *     npx tsc -p . && node dist/bench/core.js [--quick] [--only=roundtrip,bulk,shared,addprocs]
  */
 import { performance } from 'node:perf_hooks';
 import { addprocs, myid, remotecall_fetch, rmprocs } from '../src/index';
 import { setSharedTransfer } from '../src/transport/shared-transfer';
+import { connectionTo } from '../src/messages/messaging';
 import { pingPong } from './baselines/ping-pong';
 import { bulkTransfer, memcpyMBps } from './baselines/bulk-transfer';
 import { spawnNodes } from './baselines/spawn-nodes';
@@ -25,7 +26,7 @@ const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 2 : 4;
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice('--only='.length).split(','));
-const runs = (section: 'roundtrip' | 'bulk' | 'addprocs'): boolean => only === undefined || only.has(section);
+const runs = (section: 'roundtrip' | 'bulk' | 'shared' | 'addprocs'): boolean => only === undefined || only.has(section);
 const progress = (what: string): void => void process.stderr.write(`  ${what}\n`);
 
 /** Median µs of `n` sequential tiny `remotecall_fetch` round trips to worker `w`. */
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     { transport: 'tcp', shared: false, figure: '80 MB Float64Array each way, tcp', target: '≥ 0.8×' },
     { transport: 'unix', shared: true, figure: '80 MB each way, shared memory, vs bare socket onread', target: '≥ 1.5×' },
   ];
-  for (const c of runs('bulk') ? bulkCases : []) {
+  for (const c of bulkCases.filter((k) => runs('bulk') || (k.shared && runs('shared')))) {
     setSharedTransfer(c.shared);
     const [w] = await addprocs(1, { transport: c.transport, env: { DISTRIBUTED_SHM_TRANSFER: c.shared ? '1' : '0' } });
     const base: number[] = [];
@@ -106,10 +107,12 @@ async function main(): Promise<void> {
       progress(`${c.figure}, round ${r + 1}/${ROUNDS}`);
       base.push((await bulkTransfer({ transport: c.transport, bytes: big.byteLength, rounds: 3, receiver: 'onread', verify: r === 0 })).mbPerSec);
       ours.push(await remotecallBulk(w, big, 3));
+      if (c.shared) progress(`  ${ours[ours.length - 1].toFixed(0)} MB/s; master's pool: ${JSON.stringify(connectionTo(w).sharedPool)}`);
     }
+    const pool = connectionTo(w).sharedPool;
     await rmprocs(w);
     const b = median(base), o = median(ours);
-    out[c.shared ? 'bulk.unix.shared' : `bulk.${c.transport}`] = { baselineMBps: base, oursMBps: ours, ratio: o / b };
+    out[c.shared ? 'bulk.unix.shared' : `bulk.${c.transport}`] = { baselineMBps: base, oursMBps: ours, ratio: o / b, ...(c.shared ? { pool } : {}) };
     rows.push({ figure: c.figure, ours: `${o.toFixed(0)} MB/s`, baseline: `${b.toFixed(0)} MB/s bare onread`, ratio: `${(o / b).toFixed(2)}×`, target: c.target });
   }
   setSharedTransfer(true);

@@ -10,7 +10,7 @@
  * Local peers (Unix sockets): large segments go through shared memory instead (shared-transfer.ts).
  */
 import * as net from 'node:net';
-import { FrameReader, writeFrame, frameBytesInto, socketFd } from '../native';
+import { FrameReader, writeFrame, frameBytesInto, socketFd, type TransferSenderStats } from '../native';
 import { takeSpill, giveSpill } from './spill-pool';
 import { COOKIE_LEN } from '../cluster/cookie';
 import { cookieMatches, checkVersion, helloBlock, versionBlock, VERSION_LEN } from './handshake';
@@ -173,6 +173,11 @@ export class Connection {
   /** Large segments sent and received through shared memory on this connection (zeros on TCP). */
   get sharedCounts(): SharedTransferCounts {
     return this.shared?.counts ?? { segmentsSent: 0, bytesSent: 0, segmentsReceived: 0, bytesReceived: 0, fallbacks: 0 };
+  }
+
+  /** The counters of this side's pool of shared-memory segments (undefined until it has one). */
+  get sharedPool(): TransferSenderStats | undefined {
+    return this.shared?.poolStats();
   }
 
   /**
