@@ -35,6 +35,7 @@ Napi::Function FrameReader::Init(Napi::Env env) {
                          InstanceAccessor<&FrameReader::GetBuffered>("buffered"),
                          InstanceMethod<&FrameReader::TakeShared>("takeShared"),
                          InstanceMethod<&FrameReader::DropShared>("dropShared"),
+                         InstanceMethod<&FrameReader::OfferShared>("offerShared"),
                          InstanceAccessor<&FrameReader::GetSharedMapped>("sharedMapped"),
                      });
 }
@@ -473,8 +474,21 @@ Napi::Value FrameReader::TakeShared(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value FrameReader::OfferShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes desc = GetBytes(info[0], "FrameReader.offerShared", "descriptor", false);
+  if (!xfer_) return Napi::String::New(env, "this connection does not accept shared memory");
+  std::string why;
+  xfer_->Offer(desc.data, desc.length, &why);
+  return Napi::String::New(env, why);
+}
+
 Napi::Value FrameReader::DropShared(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (info[0].IsUndefined()) {
+    if (xfer_) xfer_->DropAll();
+    return env.Undefined();
+  }
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
     throw Napi::TypeError::New(env, Format("FrameReader.dropShared: ids must be a Float64Array (got %s)", Describe(info[0]).c_str()));
   Napi::Float64Array ids = info[0].As<Napi::Float64Array>();

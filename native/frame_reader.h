@@ -52,6 +52,7 @@ class FrameReader : public Napi::ObjectWrap<FrameReader> {
   Napi::Value GetBuffered(const Napi::CallbackInfo& info);
   Napi::Value TakeShared(const Napi::CallbackInfo& info);
   Napi::Value DropShared(const Napi::CallbackInfo& info);
+  Napi::Value OfferShared(const Napi::CallbackInfo& info);
   Napi::Value GetSharedMapped(const Napi::CallbackInfo& info);
 
   void ThrowIfFailed(Napi::Env env);

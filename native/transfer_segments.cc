@@ -129,6 +129,7 @@ Napi::Function TransferSender::Init(Napi::Env env) {
                      {
                          InstanceMethod<&TransferSender::Stage>("stage"),
                          InstanceMethod<&TransferSender::Release>("release"),
+                         InstanceMethod<&TransferSender::Lost>("lost"),
                          InstanceMethod<&TransferSender::Close>("close"),
                          InstanceAccessor<&TransferSender::GetStats>("stats"),
                      });
@@ -144,6 +145,22 @@ TransferSender::TransferSender(const Napi::CallbackInfo& info) : Napi::ObjectWra
   maxFreeBytes_ = size_t(GetInteger(info[1], fn, "maxFreeBytes", 0, kMaxSafe));
   maxPoolBytes_ = size_t(GetInteger(info[2], fn, "maxPoolBytes", 0, kMaxSafe));
   reserve_ = GetInteger(info[3], fn, "reserveBytes", 0, kMaxSafe);
+  if (!info[4].IsFunction()) throw Napi::TypeError::New(env, Format("%s: onOffer must be a function (got %s)", fn, Describe(info[4]).c_str()));
+  onOffer_ = Napi::Persistent(info[4].As<Napi::Function>());
+}
+
+// A descriptor of `used` bytes of segment s; with its name for an offer.
+static Napi::Buffer<uint8_t> Descriptor(Napi::Env env, uint32_t id, uint64_t size, uint64_t used, const std::string* name) {
+  size_t nameLen = name == nullptr ? 0 : name->size();
+  Napi::Buffer<uint8_t> d = Napi::Buffer<uint8_t>::New(env, kTransferFixedBytes + nameLen);
+  uint8_t* p = d.Data();
+  PutLe32(p, kTransferMagic);
+  PutLe32(p + 4, id);
+  PutLe64(p + 8, size);
+  PutLe64(p + 16, used);
+  PutLe32(p + 24, uint32_t(nameLen));
+  if (nameLen) std::memcpy(p + kTransferFixedBytes, name->data(), nameLen);
+  return d;
 }
 
 TransferSender::~TransferSender() { CloseAll(); }
@@ -229,8 +246,21 @@ void TransferSender::Created(Segment s, size_t size, bool ok, const std::string&
     return;
   }
   s.id = nextId_++;
+  // Offered to the receiver at once (it maps the segment and removes the name); in use only once it
+  // answers (SharedRelease), so no frame ever names a segment the receiver could not map.
+  s.leased = true;
+  s.announced = true;
   segs_.push_back(std::move(s));
   created_++;
+  Segment& seg = segs_.back();
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Napi::Buffer<uint8_t> d = Descriptor(env, seg.id, seg.size, seg.size, &seg.name);
+  try {
+    onOffer_.Call({d});
+  } catch (const Napi::Error&) {
+    // The connection is failing: the segment goes with it at close.
+  }
 }
 
 void TransferSender::Destroy(Segment& s) {
@@ -281,17 +311,7 @@ Napi::Value TransferSender::Stage(const Napi::CallbackInfo& info) {
   reused_++;
   std::memcpy(best->ptr, src.data, src.length);
   best->leased = true;
-  size_t nameLen = best->announced ? 0 : best->name.size();
-  Napi::Buffer<uint8_t> d = Napi::Buffer<uint8_t>::New(env, kTransferFixedBytes + nameLen);
-  uint8_t* p = d.Data();
-  PutLe32(p, kTransferMagic);
-  PutLe32(p + 4, best->id);
-  PutLe64(p + 8, best->size);
-  PutLe64(p + 16, src.length);
-  PutLe32(p + 24, uint32_t(nameLen));
-  if (nameLen) std::memcpy(p + kTransferFixedBytes, best->name.data(), nameLen);
-  best->announced = true;
-  return d;
+  return Descriptor(env, best->id, best->size, src.length, nullptr);
 }
 
 // release(ids) → ids of segments dropped to keep the pool within maxFreeBytes (tell the receiver).
@@ -333,6 +353,23 @@ Napi::Value TransferSender::Release(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// lost(ids): the receiver could not map these offered segments: destroy them.
+Napi::Value TransferSender::Lost(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Napi::TypeError::New(env, Format("TransferSender.lost: ids must be a Float64Array (got %s)", Describe(info[0]).c_str()));
+  Napi::Float64Array ids = info[0].As<Napi::Float64Array>();
+  for (size_t i = 0; i < ids.ElementLength(); i++) {
+    for (size_t k = 0; k < segs_.size(); k++) {
+      if (double(segs_[k].id) != ids[i]) continue;
+      Destroy(segs_[k]);
+      segs_.erase(segs_.begin() + long(k));
+      break;
+    }
+  }
+  return env.Undefined();
+}
+
 Napi::Value TransferSender::Close(const Napi::CallbackInfo& info) {
   CloseAll();
   return info.Env().Undefined();
@@ -356,13 +393,7 @@ Napi::Value TransferSender::GetStats(const Napi::CallbackInfo& info) {
 
 // ---- receiver -------------------------------------------------------------------------------------
 
-TransferReceiver::~TransferReceiver() {
-  for (auto& kv : byId_) {
-    kv.second->dropped = true;
-    if (kv.second->live == 0) Unref(kv.second);
-  }
-  byId_.clear();
-}
+TransferReceiver::~TransferReceiver() { DropAll(); }
 
 void TransferReceiver::Unref(Entry* e) {
   if (e->live != 0 || !e->dropped) return;
@@ -389,50 +420,79 @@ void TransferReceiver::Drop(uint32_t id) {
   Unref(e);
 }
 
-napi_value TransferReceiver::Open(napi_env env, const uint8_t* desc, size_t len, const std::string& where, uint32_t* idOut) {
+// Reads a descriptor's fixed fields; throws FrameError when they are inconsistent.
+static void ParseDescriptor(const uint8_t* desc, size_t len, const std::string& where, uint32_t* id, uint64_t* size, uint64_t* used,
+                            uint32_t* nameLen) {
   if (len < kTransferFixedBytes || Le32(desc) != kTransferMagic)
     throw FrameError{kErrCorrupt, Format("%s: a shared-memory segment descriptor is malformed", where.c_str())};
-  uint32_t id = Le32(desc + 4);
-  uint64_t size = Le64(desc + 8);
-  uint64_t used = Le64(desc + 16);
-  uint32_t nameLen = Le32(desc + 24);
-  if (nameLen != len - kTransferFixedBytes || used == 0 || used > size || size > uint64_t(SIZE_MAX) || size > uint64_t(kMaxSafe))
-    throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " has an inconsistent descriptor", where.c_str(), id)};
-  Entry* e = nullptr;
-  auto it = byId_.find(id);
-  if (nameLen == 0) {
-    if (it == byId_.end())
-      throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " was never named on this connection", where.c_str(), id)};
-    e = it->second;
-    if (e->size != size)
-      throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " changed size", where.c_str(), id)};
-  } else {
-    std::string name(reinterpret_cast<const char*>(desc + kTransferFixedBytes), nameLen);
-    if (!ValidName(name)) throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " has an invalid name", where.c_str(), id)};
-    if (it != byId_.end())
-      throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " was named twice", where.c_str(), id)};
-    int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
-    if (fd < 0) {
-      int err = errno;
-      throw FrameError{kErrCorrupt, Format("%s: cannot open shared-memory segment %s: %s (is the peer on another host or in another "
-                                           "/dev/shm?)", where.c_str(), name.c_str(), std::strerror(err))};
-    }
-    // From here the name is no longer needed: remove it, so /dev/shm is clean whatever happens next.
-    shm_unlink(name.c_str());
-    struct stat st;
-    if (fstat(fd, &st) != 0 || double(st.st_size) < double(size)) {
-      close(fd);
-      throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %s is smaller than its descriptor says", where.c_str(), name.c_str())};
-    }
-    void* p = mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-    int err = errno;
-    close(fd);
-    if (p == MAP_FAILED)
-      throw FrameError{kErrTooLarge, Format("%s: cannot map shared-memory segment %s (%" PRIu64 " bytes): %s", where.c_str(), name.c_str(), size,
-                                            std::strerror(err))};
-    e = new Entry{static_cast<uint8_t*>(p), size_t(size), 0, false};
-    byId_[id] = e;
+  *id = Le32(desc + 4);
+  *size = Le64(desc + 8);
+  *used = Le64(desc + 16);
+  *nameLen = Le32(desc + 24);
+  if (*nameLen != len - kTransferFixedBytes || *used == 0 || *used > *size || *size > uint64_t(SIZE_MAX) || *size > uint64_t(kMaxSafe))
+    throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " has an inconsistent descriptor", where.c_str(), *id)};
+}
+
+uint32_t TransferReceiver::Offer(const uint8_t* desc, size_t len, std::string* why) {
+  uint32_t id = 0, nameLen = 0;
+  uint64_t size = 0, used = 0;
+  try {
+    ParseDescriptor(desc, len, "a segment offer", &id, &size, &used, &nameLen);
+  } catch (const FrameError& e) {
+    *why = e.message;
+    return 0;
   }
+  std::string name(reinterpret_cast<const char*>(desc + kTransferFixedBytes), nameLen);
+  if (!ValidName(name)) {
+    *why = Format("shared-memory segment %" PRIu32 " has an invalid name", id);
+    return 0;
+  }
+  if (byId_.count(id) != 0) {
+    *why = Format("shared-memory segment %" PRIu32 " was offered twice", id);
+    return 0;
+  }
+  int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) {
+    *why = Format("cannot open shared-memory segment %s: %s", name.c_str(), std::strerror(errno));
+    return 0;
+  }
+  // From here the name is no longer needed: remove it, so /dev/shm is clean whatever happens next.
+  shm_unlink(name.c_str());
+  struct stat st;
+  if (fstat(fd, &st) != 0 || double(st.st_size) < double(size)) {
+    close(fd);
+    *why = Format("shared-memory segment %s is smaller than offered", name.c_str());
+    return 0;
+  }
+  // MAP_POPULATE: the page tables are filled now, not one fault per 4 KiB when the first array is read.
+  void* p = mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  int err = errno;
+  close(fd);
+  if (p == MAP_FAILED) {
+    *why = Format("cannot map shared-memory segment %s (%" PRIu64 " bytes): %s", name.c_str(), size, std::strerror(err));
+    return 0;
+  }
+  byId_[id] = new Entry{static_cast<uint8_t*>(p), size_t(size), 0, false};
+  return id;
+}
+
+void TransferReceiver::DropAll() {
+  for (auto& kv : byId_) {
+    kv.second->dropped = true;
+    Unref(kv.second);
+  }
+  byId_.clear();
+}
+
+napi_value TransferReceiver::Open(napi_env env, const uint8_t* desc, size_t len, const std::string& where, uint32_t* idOut) {
+  uint32_t id = 0, nameLen = 0;
+  uint64_t size = 0, used = 0;
+  ParseDescriptor(desc, len, where, &id, &size, &used, &nameLen);
+  auto it = byId_.find(id);
+  if (nameLen != 0 || it == byId_.end())
+    throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " was never offered on this connection", where.c_str(), id)};
+  Entry* e = it->second;
+  if (e->size != size) throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " changed size", where.c_str(), id)};
   Wrap* w = new Wrap{e, size_t(used)};
   napi_value ab = nullptr;
   if (napi_create_external_arraybuffer(env, e->ptr, size_t(used), Finalize, w, &ab) != napi_ok) {

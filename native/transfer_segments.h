@@ -6,13 +6,15 @@
 // and answers a small descriptor that travels in the frame in place of the bytes. When no free segment
 // fits, that array goes on the socket and a segment is made for the next ones. The receiver (TransferReceiver, inside the FrameReader) maps a segment
 // the first time it is named, unlinks the name at once (so nothing is left in /dev/shm however the
-// processes end), keeps the mapping, and hands out an external ArrayBuffer over it for each use. When
+// processes end), keeps the mapping, and hands out an external ArrayBuffer over it for each use.
+// (A new segment is offered at once, in a SharedOffer frame; the receiver maps it then and answers
+// with SharedRelease, after which the sender uses it: frames never name a segment.) When
 // that ArrayBuffer is collected, the receiver tells the sender (a Release message), which reuses the
 // segment: its pages are already faulted in on both sides, so a steady stream of large arrays costs one
 // memcpy per transfer and no page faults.
 //
 // Descriptor (little-endian): u32 magic 'DTSM', u32 segment id, u64 segment size, u64 bytes used,
-// u32 name length, the name (only the first time a segment is sent on a connection; 0 afterwards).
+// u32 name length, the name (in a SharedOffer only; 0 in a frame's segment table).
 #pragma once
 #include <napi.h>
 
@@ -59,6 +61,7 @@ class TransferSender : public Napi::ObjectWrap<TransferSender> {
 
   Napi::Value Stage(const Napi::CallbackInfo& info);
   Napi::Value Release(const Napi::CallbackInfo& info);
+  Napi::Value Lost(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetStats(const Napi::CallbackInfo& info);
 
@@ -79,6 +82,7 @@ class TransferSender : public Napi::ObjectWrap<TransferSender> {
   double reserve_ = 0;  // bytes of /dev/shm a new segment must leave free
   double created_ = 0, reused_ = 0, coldFallbacks_ = 0;
   std::string lastFailure_;
+  Napi::FunctionReference onOffer_;
   bool closed_ = false;
 };
 
@@ -91,12 +95,18 @@ class TransferReceiver {
   TransferReceiver(const TransferReceiver&) = delete;
   TransferReceiver& operator=(const TransferReceiver&) = delete;
 
-  // Maps (or finds) the segment a descriptor names and wraps `used` bytes of it as an ArrayBuffer.
-  // Throws FrameError on a bad descriptor or a segment that cannot be mapped. `where` names the frame.
+  // A SharedOffer: maps the segment the descriptor names and removes its name. Returns its id, or 0
+  // (ids start at 1) with the reason in *why.
+  uint32_t Offer(const uint8_t* desc, size_t len, std::string* why);
+
+  // Wraps `used` bytes of the offered segment a frame's descriptor names as an ArrayBuffer. Throws
+  // FrameError on a bad descriptor or a segment never offered. `where` names the frame.
   napi_value Open(napi_env env, const uint8_t* desc, size_t len, const std::string& where, uint32_t* idOut);
 
-  // The sender dropped these segments: unmap each once no ArrayBuffer over it lives.
+  // The sender dropped this segment: unmap it once no ArrayBuffer over it lives.
   void Drop(uint32_t id);
+  // The connection closed: the same for every segment.
+  void DropAll();
 
   size_t mapped() const { return byId_.size(); }
 

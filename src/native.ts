@@ -81,8 +81,16 @@ export interface FrameReader {
    * segment id]` pairs (empty without `sharedMemory`). Hands them over once.
    */
   takeShared(): Float64Array;
-  /** The sender dropped these segments from its pool: unmap them once no ArrayBuffer over them lives. */
-  dropShared(ids: Float64Array): void;
+  /**
+   * The sender dropped these segments from its pool (all of them when `ids` is omitted: the connection
+   * closed): unmap them once no ArrayBuffer over them lives.
+   */
+  dropShared(ids?: Float64Array): void;
+  /**
+   * A SharedOffer's descriptor: maps the segment it names and removes the name from /dev/shm.
+   * Returns '' when mapped, else why not (then answer SharedLost).
+   */
+  offerShared(descriptor: Uint8Array): string;
   /** Shared-memory segments this reader holds mapped. */
   readonly sharedMapped: number;
 }
@@ -130,12 +138,19 @@ export interface TransferSenderStats {
  * `stage(view)` copies the bytes into a free (already mapped and faulted-in) segment and answers the
  * descriptor to send in the view's place; or answers null (send the bytes on the socket) when none
  * fits, and then creates one off the event loop, named `prefix + 16 random hex digits` (O_EXCL, mode
- * 0600), unless the pool is at `maxPoolBytes` or /dev/shm cannot hold it.
+ * 0600), unless the pool is at `maxPoolBytes` or /dev/shm cannot hold it. A new segment is handed to
+ * `onOffer` (its descriptor, with the name) to send to the receiver at once; it is used once the
+ * receiver answers (`release`).
  */
 export interface TransferSender {
   stage(view: ArrayBufferView): Buffer | null;
-  /** The receiver is done with these segments; returns the ids dropped to keep the pool within its bound. */
+  /**
+   * The receiver mapped these offered segments or is done with these staged ones: they are free. Returns
+   * the ids dropped to keep the pool within its bound (tell the receiver).
+   */
   release(ids: Float64Array): Float64Array;
+  /** The receiver could not map these offered segments: destroy them. */
+  lost(ids: Float64Array): void;
   /** Unmaps every segment and removes any name still in /dev/shm. */
   close(): void;
   readonly stats: TransferSenderStats;
@@ -148,8 +163,9 @@ export interface TransferSenderConstructor {
    * @param maxFreeBytes bytes of released segments kept for reuse.
    * @param maxPoolBytes at most this many bytes of segments (held by the receiver, free, or being made).
    * @param reserveBytes a new segment must leave this much of /dev/shm free, else the socket is used.
+   * @param onOffer called with each new segment's descriptor (send it as a SharedOffer).
    */
-  new (prefix: string, maxFreeBytes: number, maxPoolBytes: number, reserveBytes: number): TransferSender;
+  new (prefix: string, maxFreeBytes: number, maxPoolBytes: number, reserveBytes: number, onOffer: (descriptor: Buffer) => void): TransferSender;
 }
 
 interface NativeAddon {

@@ -12,6 +12,8 @@ import { randomFillSync } from 'node:crypto';
 import { dts, teardown, eventually, ospids, ROOT } from './helpers';
 
 const { addprocs, rmprocs, remotecall, remotecall_fetch, ProcessExitedException } = dts;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const native = require(path.join(ROOT, 'dist', 'src', 'native.js')) as typeof import('../src/native');
 
 interface Counts {
   segmentsSent: number;
@@ -199,6 +201,12 @@ describe('local worker over a Unix socket', () => {
     expect(part[0]).toBe(0); // the master's own buffer is untouched
   });
 
+  test('once segments are mapped, no name of ours is left in /dev/shm while the processes live', async () => {
+    await remotecall_fetch(echo, w, new Uint8Array(BYTES));
+    await settle(w);
+    expect(shmNamesOf(myPids)).toEqual([]);
+  });
+
   test('small arrays stay on the socket', async () => {
     const before = counts(w);
     const back = await remotecall_fetch(echo, w, new Float64Array(1000).fill(3));
@@ -211,9 +219,9 @@ test('a worker SIGKILLed mid-transfer leaves nothing in /dev/shm', async () => {
   const [w] = await addprocs(1);
   const [os] = await ospids([w]);
   myPids.push(os);
-  // The first transfer of a size makes a segment on each side: named until the peer maps it.
+  // A size's first transfer makes a segment on each side, off the event loop, and offers it to the peer
+  // (its name lives until the peer maps it): kill the worker while that is under way.
   await remotecall_fetch(echo, w, new Uint8Array(8 * BYTES));
-  expect(await eventually(() => shmNamesOf([process.pid, os]).length > 0, 5000)).toBe(true);
   const pending = remotecall_fetch((x: Uint8Array) => new Promise(() => x), w, new Uint8Array(8 * BYTES));
   const big = remotecall_fetch(() => new Uint8Array(64 * 1024 * 1024).fill(1), w);
   process.kill(os, 'SIGKILL');
@@ -258,4 +266,82 @@ test('TCP workers keep the socket path', async () => {
   const c = counts(w);
   expect(c.segmentsSent + c.segmentsReceived + c.fallbacks).toBe(0);
   await rmprocs(w);
+});
+
+describe('native pieces in one process', () => {
+  function reader(): InstanceType<typeof native.FrameReader> {
+    return new native.FrameReader(new ArrayBuffer(256 * 1024), new Float64Array(native.DESCRIPTOR_FIELDS * 8), { sharedMemory: true });
+  }
+  function frame(segments: ArrayBufferView[], shared: Uint8Array): Uint8Array {
+    const env = new Uint8Array(16);
+    const inl = new Uint8Array(4);
+    const out = new Uint8Array(native.frameLength(env, inl, segments));
+    native.frameBytesInto(out, env, inl, segments, 0, shared);
+    return out;
+  }
+  function feed(r: InstanceType<typeof native.FrameReader>, bytes: Uint8Array): number {
+    const region = r.next();
+    region.set(bytes);
+    return r.commit(bytes.length);
+  }
+
+  test('offer, release, stage: the reader hands out the staged bytes over the mapping', async () => {
+    const offers: Buffer[] = [];
+    const sender = new native.TransferSender(`/dts-${process.pid}-`, 1 << 26, 1 << 27, 0, (d) => offers.push(d));
+    const r = reader();
+    try {
+      const data = new Uint8Array(BYTES);
+      randomFillSync(data);
+      expect(sender.stage(data)).toBeNull(); // cold: a segment is being made
+      expect(await eventually(() => offers.length === 1, 5000)).toBe(true);
+      expect(sender.stage(data)).toBeNull(); // offered, not yet accepted
+      expect(r.offerShared(offers[0])).toBe('');
+      expect(fs.existsSync(`/dev/shm${offers[0].toString('latin1', 28)}`)).toBe(false); // the receiver removed the name
+      const id = offers[0].readUInt32LE(4);
+      sender.release(Float64Array.of(id));
+      const desc = sender.stage(data)!;
+      expect(desc).not.toBeNull();
+      data.fill(0); // staged: the copy is what travels
+      expect(feed(r, frame([desc], Uint8Array.of(1)))).toBe(1);
+      const bufs = r.takeSegments();
+      expect(Array.from(r.takeShared())).toEqual([0, id]);
+      const got = new Uint8Array(bufs[0]);
+      expect(got.length).toBe(BYTES);
+      expect(got.some((v) => v !== 0)).toBe(true);
+      expect(sender.stats.leasedBytes).toBe(BYTES);
+      expect(sender.stage(new Uint8Array(BYTES))).toBeNull(); // still held by the receiver: never reused
+    } finally {
+      sender.close();
+    }
+  });
+
+  test('a descriptor of a segment never offered is ERR_FRAME_CORRUPT, not a crash', () => {
+    const r = reader();
+    const desc = Buffer.alloc(28);
+    desc.writeUInt32LE(0x4d535444, 0);
+    desc.writeUInt32LE(99, 4);
+    desc.writeBigUInt64LE(1n << 20n, 8);
+    desc.writeBigUInt64LE(1n << 20n, 16);
+    expect(() => feed(r, frame([desc], Uint8Array.of(1)))).toThrow(expect.objectContaining({ code: 'ERR_FRAME_CORRUPT', message: expect.stringMatching(/never offered/) }));
+  });
+
+  test('an offer naming a missing segment is refused with a reason', () => {
+    const r = reader();
+    const name = `/dts-${process.pid}-0000000000000000`;
+    const desc = Buffer.alloc(28 + name.length);
+    desc.writeUInt32LE(0x4d535444, 0);
+    desc.writeUInt32LE(5, 4);
+    desc.writeBigUInt64LE(1n << 20n, 8);
+    desc.writeBigUInt64LE(1n << 20n, 16);
+    desc.writeUInt32LE(name.length, 24);
+    desc.write(name, 28, 'latin1');
+    expect(r.offerShared(desc)).toMatch(/cannot open shared-memory segment/);
+  });
+
+  test('a reader without sharedMemory does not accept descriptors', () => {
+    const r = new native.FrameReader(new ArrayBuffer(256 * 1024), new Float64Array(native.DESCRIPTOR_FIELDS * 8));
+    const desc = Buffer.alloc(28);
+    desc.writeUInt32LE(0x4d535444, 0);
+    expect(() => feed(r, frame([desc], Uint8Array.of(1)))).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }));
+  });
 });

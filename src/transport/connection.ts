@@ -21,6 +21,12 @@ const STAGING_BYTES = 256 * 1024;
 const MAX_FRAMES_PER_COMMIT = 256;
 const EMPTY_SEGMENTS: ArrayBuffer[] = [];
 const EMPTY_VIEWS: ArrayBufferView[] = [];
+const CONTROL_KINDS = {
+  release: MessageKind.SharedRelease,
+  drop: MessageKind.SharedDrop,
+  lost: MessageKind.SharedLost,
+  offer: MessageKind.SharedOffer,
+} as const;
 
 /** Receives each complete frame. `inline` is only valid during the call. */
 export type FrameHandler = (conn: Connection, header: Header, inline: Uint8Array, segments: ArrayBuffer[]) => void;
@@ -81,7 +87,7 @@ export class Connection {
     this.reader = new FrameReader(this.staging, this.descriptors, { sharedMemory: shm });
     // Local connections always get one: even a side that does not use shared memory removes the probe
     // of the peer's SharedHello.
-    this.shared = local ? new SharedTransfer(this.reader, shm, (what, ids) => this.sendControl(what, ids)) : undefined;
+    this.shared = local ? new SharedTransfer(this.reader, shm, (what, body) => this.sendTransport(CONTROL_KINDS[what], body)) : undefined;
     this.handshake = Buffer.alloc(role === 'connecting' ? VERSION_LEN : COOKIE_LEN + VERSION_LEN);
     let ok!: () => void, fail!: (e: Error) => void;
     this.ready = new Promise<void>((res, rej) => ((ok = res), (fail = rej)));
@@ -212,11 +218,6 @@ export class Connection {
     }
   }
 
-  /** Sends a SharedRelease or SharedDrop frame (ids as float64s in the inline bytes); never throws. */
-  private sendControl(what: 'release' | 'drop', ids: Float64Array): void {
-    this.sendTransport(what === 'release' ? MessageKind.SharedRelease : MessageKind.SharedDrop, new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
-  }
-
   /** Sends a frame of the transport's own (the shared-memory control kinds); never throws. */
   private sendTransport(kind: MessageKind, inline: Uint8Array): void {
     if (this.closed) return;
@@ -290,6 +291,21 @@ export class Connection {
     }
   }
 
+  private onSharedControl(shared: SharedTransfer, kind: MessageKind, body: Uint8Array): void {
+    switch (kind) {
+      case MessageKind.SharedRelease:
+        return shared.onRelease(body);
+      case MessageKind.SharedDrop:
+        return shared.onDrop(body);
+      case MessageKind.SharedHello:
+        return shared.onHello(body);
+      case MessageKind.SharedOffer:
+        return shared.onOffer(body);
+      case MessageKind.SharedLost:
+        return shared.onLost(body);
+    }
+  }
+
   private deliver(count: number): void {
     const d = this.descriptors;
     let needSegments = false;
@@ -310,13 +326,9 @@ export class Connection {
       }
       const segments = segCount === 0 ? EMPTY_SEGMENTS : all.slice(next, next + segCount);
       next += segCount;
-      if (header.kind >= MessageKind.SharedRelease && header.kind <= MessageKind.SharedHello) {
-        // The transport's own frames. On TCP a peer could be anywhere: its probe names are not ours to touch.
-        if (this.shared === undefined) continue;
-        const body = backing.subarray(inlOff, inlOff + inlLen);
-        if (header.kind === MessageKind.SharedRelease) this.shared.onRelease(body);
-        else if (header.kind === MessageKind.SharedDrop) this.shared.onDrop(body);
-        else this.shared.onHello(body);
+      if (header.kind >= MessageKind.SharedRelease && header.kind <= MessageKind.SharedLost) {
+        // The transport's own frames. On TCP a peer could be anywhere: names it sends are not ours to touch.
+        if (this.shared !== undefined) this.onSharedControl(this.shared, header.kind, backing.subarray(inlOff, inlOff + inlLen));
         continue;
       }
       this.onFrame(this, header, backing.subarray(inlOff, inlOff + inlLen), segments);

@@ -6,9 +6,11 @@
  * faulted in when it was made, off the event loop) and only a small descriptor travels in the frame.
  * When no free segment fits, that array goes on the socket and a fitting segment is made for the
  * next ones (a fresh segment's zeroed pages cost more than the socket). The copy is the capture:
- * the caller may change its array as soon as the call returns. The receiver's FrameReader maps the
- * segment the first time it is named (unlinking the name at once, so nothing stays in /dev/shm) and
- * hands the decoder an ArrayBuffer over it: no copy on the receiving side. When that ArrayBuffer is
+ * the caller may change its array as soon as the call returns. A new segment is offered to the
+ * receiver as soon as it is made (SharedOffer, with its name): the receiver maps it, unlinks the name at
+ * once (so names live for milliseconds, and nothing stays in /dev/shm) and answers SharedRelease, after
+ * which the sender uses it. For each frame the receiver's FrameReader hands the decoder an ArrayBuffer
+ * over the mapping: no copy on the receiving side. When that ArrayBuffer is
  * collected the receiver sends SharedRelease and the sender reuses the segment; a segment the pool no
  * longer keeps is announced with SharedDrop so the receiver unmaps it too.
  *
@@ -76,6 +78,8 @@ export class SharedTransfer {
   private released: number[] = [];
   private flushing = false;
   private readonly registry = new FinalizationRegistry<number>((id) => this.collected(id));
+  /** The probe segment of our SharedHello, removed at close if the peer never read it. */
+  private probe: string | undefined;
 
   /**
    * @param accepts whether this side uses shared memory (its reader accepts descriptors).
@@ -83,7 +87,7 @@ export class SharedTransfer {
   constructor(
     private readonly reader: FrameReader,
     readonly accepts: boolean,
-    private readonly sendControl: (what: 'release' | 'drop', ids: Float64Array) => void,
+    private readonly sendControl: (what: 'release' | 'drop' | 'lost' | 'offer', body: Uint8Array) => void,
   ) {}
 
   /**
@@ -93,7 +97,8 @@ export class SharedTransfer {
   hello(): Uint8Array | undefined {
     if (!this.accepts) return undefined;
     try {
-      return Buffer.from(transferProbe(`/dts-${process.pid}-`), 'latin1');
+      this.probe = transferProbe(`/dts-${process.pid}-`);
+      return Buffer.from(this.probe, 'latin1');
     } catch {
       return undefined;
     }
@@ -142,6 +147,7 @@ export class SharedTransfer {
   /** Notes the shared-memory buffers among a commit's buffers, so their collection is reported. */
   received(buffers: ArrayBuffer[]): void {
     const pairs = this.reader.takeShared();
+    if (pairs.length === 0) return;
     for (let k = 0; k < pairs.length; k += 2) {
       const ab = buffers[pairs[k]];
       this.registry.register(ab, pairs[k + 1]);
@@ -150,16 +156,30 @@ export class SharedTransfer {
     }
   }
 
-  /** The peer released segments of our pool: reuse them (telling it which ones the pool let go). */
+  /** The peer mapped or released segments of our pool: use them (telling it which ones the pool let go). */
   onRelease(inline: Uint8Array): void {
     if (this.sender === undefined || this.closed) return;
     const dropped = this.sender.release(idsOf(inline));
-    if (dropped.length > 0) this.sendControl('drop', dropped);
+    if (dropped.length > 0) this.sendControl('drop', bytesOf(dropped));
+  }
+
+  /** The peer could not map segments we offered: our pool destroys them. */
+  onLost(inline: Uint8Array): void {
+    if (this.sender === undefined || this.closed) return;
+    this.sender.lost(idsOf(inline));
   }
 
   /** The peer's pool let these segments go: unmap ours once nothing uses them. */
   onDrop(inline: Uint8Array): void {
     this.reader.dropShared(idsOf(inline));
+  }
+
+  /** The peer made a segment for us: map it (removing its name) and say whether we could. */
+  onOffer(descriptor: Uint8Array): void {
+    if (this.closed || descriptor.byteLength < 8) return;
+    const id = new DataView(descriptor.buffer, descriptor.byteOffset, descriptor.byteLength).getUint32(4, true);
+    const why = this.reader.offerShared(descriptor);
+    this.sendControl(why === '' ? 'release' : 'lost', bytesOf(Float64Array.of(id)));
   }
 
   /** Pool counters of the sending side (undefined before the first staged segment). */
@@ -173,7 +193,9 @@ export class SharedTransfer {
     this.closed = true;
     this.peerAccepts = false;
     this.sender?.close();
+    this.reader.dropShared();
     this.released.length = 0;
+    if (this.probe !== undefined) transferProbeCheck(this.probe); // removes it if the peer never did
     // A peer killed between creating a segment and our mapping it leaves its name behind: remove such
     // names once it is surely dead (shortly after its connection dropped).
     setTimeout(sweepStaleSegments, 500).unref();
@@ -185,7 +207,7 @@ export class SharedTransfer {
         sweptOnce = true;
         sweepStaleSegments();
       }
-      this.sender = new TransferSender(`/dts-${process.pid}-`, MAX_FREE_BYTES, MAX_POOL_BYTES, reserveBytes);
+      this.sender = new TransferSender(`/dts-${process.pid}-`, MAX_FREE_BYTES, MAX_POOL_BYTES, reserveBytes, (d) => this.sendControl('offer', d));
     }
     return this.sender;
   }
@@ -200,9 +222,14 @@ export class SharedTransfer {
       if (this.closed || this.released.length === 0) return;
       const ids = Float64Array.from(this.released);
       this.released.length = 0;
-      this.sendControl('release', ids);
+      this.sendControl('release', bytesOf(ids));
     }).unref();
   }
+}
+
+/** The inline bytes of a control frame carrying `ids`. */
+function bytesOf(ids: Float64Array): Uint8Array {
+  return new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength);
 }
 
 /** The ids a control frame carries (its inline bytes, float64 little-endian). */

@@ -98,5 +98,16 @@ export enum MessageKind {
    * bytes name a probe segment the sender created holding its own name. A peer that can read it
    * shares the sender's /dev/shm and may send it segments in shared memory; it removes the probe.
    */
-  SharedHello = 52
+  SharedHello = 52,
+
+  /**
+   * Sender -> receiver: a new transfer segment (inline bytes: its descriptor, with its name). The
+   * receiver maps it, removes the name, and answers SharedRelease (ready) or SharedLost.
+   */
+  SharedOffer = 53,
+
+  /**
+   * Receiver -> sender: these offered segments (ids as in SharedRelease) could not be mapped.
+   */
+  SharedLost = 54
 }
