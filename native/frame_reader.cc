@@ -10,6 +10,8 @@
 #include "errors.h"
 #include "segment_alloc.h"
 
+#include <sys/mman.h>
+
 namespace dts {
 
 namespace {
@@ -474,13 +476,51 @@ Napi::Value FrameReader::TakeShared(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Maps an offered segment on the libuv thread pool, then keeps it and calls done(why) ('' when mapped).
+class FrameReader::OfferWork : public Napi::AsyncWorker {
+ public:
+  OfferWork(Napi::Function done, FrameReader* reader, const Bytes& desc)
+      : Napi::AsyncWorker(done, "dts.transferOffer"), reader_(reader), desc_(desc.data, desc.data + desc.length) {
+    reader_->Ref();
+  }
+  void Execute() override { ok_ = TransferReceiver::MapOffered(desc_.data(), desc_.size(), &mapped_, &why_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (ok_) {
+      if (reader_->xfer_)
+        reader_->xfer_->Adopt(mapped_, &why_);
+      else
+        munmap(mapped_.ptr, mapped_.size);
+    }
+    reader_->Unref();
+    try {
+      Callback().Call({Napi::String::New(env, why_)});
+    } catch (const Napi::Error&) {
+      // The connection is failing; nothing more to tell.
+    }
+  }
+  void OnError(const Napi::Error&) override { reader_->Unref(); }
+
+ private:
+  FrameReader* reader_;
+  std::vector<uint8_t> desc_;
+  TransferReceiver::Mapped mapped_{};
+  bool ok_ = false;
+  std::string why_;
+};
+
 Napi::Value FrameReader::OfferShared(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes desc = GetBytes(info[0], "FrameReader.offerShared", "descriptor", false);
-  if (!xfer_) return Napi::String::New(env, "this connection does not accept shared memory");
-  std::string why;
-  xfer_->Offer(desc.data, desc.length, &why);
-  return Napi::String::New(env, why);
+  if (!info[1].IsFunction())
+    throw Napi::TypeError::New(env, Format("FrameReader.offerShared: done must be a function (got %s)", Describe(info[1]).c_str()));
+  Napi::Function done = info[1].As<Napi::Function>();
+  if (!xfer_) {
+    done.Call({Napi::String::New(env, "this connection does not accept shared memory")});
+    return env.Undefined();
+  }
+  (new OfferWork(done, this, desc))->Queue();
+  return env.Undefined();
 }
 
 Napi::Value FrameReader::DropShared(const Napi::CallbackInfo& info) {

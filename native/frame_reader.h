@@ -53,6 +53,8 @@ class FrameReader : public Napi::ObjectWrap<FrameReader> {
   Napi::Value TakeShared(const Napi::CallbackInfo& info);
   Napi::Value DropShared(const Napi::CallbackInfo& info);
   Napi::Value OfferShared(const Napi::CallbackInfo& info);
+  class OfferWork;
+  friend class OfferWork;
   Napi::Value GetSharedMapped(const Napi::CallbackInfo& info);
 
   void ThrowIfFailed(Napi::Env env);

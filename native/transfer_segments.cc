@@ -433,28 +433,24 @@ static void ParseDescriptor(const uint8_t* desc, size_t len, const std::string& 
     throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " has an inconsistent descriptor", where.c_str(), *id)};
 }
 
-uint32_t TransferReceiver::Offer(const uint8_t* desc, size_t len, std::string* why) {
+bool TransferReceiver::MapOffered(const uint8_t* desc, size_t len, Mapped* out, std::string* why) {
   uint32_t id = 0, nameLen = 0;
   uint64_t size = 0, used = 0;
   try {
     ParseDescriptor(desc, len, "a segment offer", &id, &size, &used, &nameLen);
   } catch (const FrameError& e) {
     *why = e.message;
-    return 0;
+    return false;
   }
   std::string name(reinterpret_cast<const char*>(desc + kTransferFixedBytes), nameLen);
   if (!ValidName(name)) {
     *why = Format("shared-memory segment %" PRIu32 " has an invalid name", id);
-    return 0;
-  }
-  if (byId_.count(id) != 0) {
-    *why = Format("shared-memory segment %" PRIu32 " was offered twice", id);
-    return 0;
+    return false;
   }
   int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
   if (fd < 0) {
     *why = Format("cannot open shared-memory segment %s: %s", name.c_str(), std::strerror(errno));
-    return 0;
+    return false;
   }
   // From here the name is no longer needed: remove it, so /dev/shm is clean whatever happens next.
   shm_unlink(name.c_str());
@@ -462,7 +458,7 @@ uint32_t TransferReceiver::Offer(const uint8_t* desc, size_t len, std::string* w
   if (fstat(fd, &st) != 0 || double(st.st_size) < double(size)) {
     close(fd);
     *why = Format("shared-memory segment %s is smaller than offered", name.c_str());
-    return 0;
+    return false;
   }
   // MAP_POPULATE: the page tables are filled now, not one fault per 4 KiB when the first array is read.
   void* p = mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
@@ -470,13 +466,24 @@ uint32_t TransferReceiver::Offer(const uint8_t* desc, size_t len, std::string* w
   close(fd);
   if (p == MAP_FAILED) {
     *why = Format("cannot map shared-memory segment %s (%" PRIu64 " bytes): %s", name.c_str(), size, std::strerror(err));
-    return 0;
+    return false;
   }
-  byId_[id] = new Entry{static_cast<uint8_t*>(p), size_t(size), 0, false};
-  return id;
+  *out = Mapped{id, static_cast<uint8_t*>(p), size_t(size)};
+  return true;
+}
+
+bool TransferReceiver::Adopt(const Mapped& m, std::string* why) {
+  if (closed_ || byId_.count(m.id) != 0) {
+    munmap(m.ptr, m.size);
+    *why = closed_ ? "the connection closed" : Format("shared-memory segment %" PRIu32 " was offered twice", m.id);
+    return false;
+  }
+  byId_[m.id] = new Entry{m.ptr, m.size, 0, false};
+  return true;
 }
 
 void TransferReceiver::DropAll() {
+  closed_ = true;
   for (auto& kv : byId_) {
     kv.second->dropped = true;
     Unref(kv.second);

@@ -95,9 +95,17 @@ class TransferReceiver {
   TransferReceiver(const TransferReceiver&) = delete;
   TransferReceiver& operator=(const TransferReceiver&) = delete;
 
-  // A SharedOffer: maps the segment the descriptor names and removes its name. Returns its id, or 0
-  // (ids start at 1) with the reason in *why.
-  uint32_t Offer(const uint8_t* desc, size_t len, std::string* why);
+  struct Mapped {
+    uint32_t id;
+    uint8_t* ptr;
+    size_t size;
+  };
+  // A SharedOffer, off the event loop (touches no receiver state): maps the segment the descriptor
+  // names, removes its name. False with the reason in *why when it cannot.
+  static bool MapOffered(const uint8_t* desc, size_t len, Mapped* out, std::string* why);
+  // Back on the event loop: keeps the mapping for frames to use (unmaps it and says why not when the
+  // id is taken or the connection closed).
+  bool Adopt(const Mapped& m, std::string* why);
 
   // Wraps `used` bytes of the offered segment a frame's descriptor names as an ArrayBuffer. Throws
   // FrameError on a bad descriptor or a segment never offered. `where` names the frame.
@@ -105,7 +113,7 @@ class TransferReceiver {
 
   // The sender dropped this segment: unmap it once no ArrayBuffer over it lives.
   void Drop(uint32_t id);
-  // The connection closed: the same for every segment.
+  // The connection closed: the same for every segment, and later offers are refused.
   void DropAll();
 
   size_t mapped() const { return byId_.size(); }
@@ -121,6 +129,7 @@ class TransferReceiver {
   static void Unref(Entry* e);
 
   std::unordered_map<uint32_t, Entry*> byId_;
+  bool closed_ = false;
 };
 
 }  // namespace dts

@@ -87,10 +87,10 @@ export interface FrameReader {
    */
   dropShared(ids?: Float64Array): void;
   /**
-   * A SharedOffer's descriptor: maps the segment it names and removes the name from /dev/shm.
-   * Returns '' when mapped, else why not (then answer SharedLost).
+   * A SharedOffer's descriptor: maps the segment it names and removes the name from /dev/shm, off the
+   * event loop, then calls `done('')` when mapped, else `done(why not)` (then answer SharedLost).
    */
-  offerShared(descriptor: Uint8Array): string;
+  offerShared(descriptor: Uint8Array, done: (why: string) => void): void;
   /** Shared-memory segments this reader holds mapped. */
   readonly sharedMapped: number;
 }

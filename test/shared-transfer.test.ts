@@ -295,7 +295,7 @@ describe('native pieces in one process', () => {
       expect(sender.stage(data)).toBeNull(); // cold: a segment is being made
       expect(await eventually(() => offers.length === 1, 5000)).toBe(true);
       expect(sender.stage(data)).toBeNull(); // offered, not yet accepted
-      expect(r.offerShared(offers[0])).toBe('');
+      expect(await new Promise((done) => r.offerShared(offers[0], done))).toBe('');
       expect(fs.existsSync(`/dev/shm${offers[0].toString('latin1', 28)}`)).toBe(false); // the receiver removed the name
       const id = offers[0].readUInt32LE(4);
       sender.release(Float64Array.of(id));
@@ -325,7 +325,7 @@ describe('native pieces in one process', () => {
     expect(() => feed(r, frame([desc], Uint8Array.of(1)))).toThrow(expect.objectContaining({ code: 'ERR_FRAME_CORRUPT', message: expect.stringMatching(/never offered/) }));
   });
 
-  test('an offer naming a missing segment is refused with a reason', () => {
+  test('an offer naming a missing segment is refused with a reason', async () => {
     const r = reader();
     const name = `/dts-${process.pid}-0000000000000000`;
     const desc = Buffer.alloc(28 + name.length);
@@ -335,7 +335,7 @@ describe('native pieces in one process', () => {
     desc.writeBigUInt64LE(1n << 20n, 16);
     desc.writeUInt32LE(name.length, 24);
     desc.write(name, 28, 'latin1');
-    expect(r.offerShared(desc)).toMatch(/cannot open shared-memory segment/);
+    expect(await new Promise((done) => r.offerShared(desc, done))).toMatch(/cannot open shared-memory segment/);
   });
 
   test('a reader without sharedMemory does not accept descriptors', () => {

@@ -178,8 +178,9 @@ export class SharedTransfer {
   onOffer(descriptor: Uint8Array): void {
     if (this.closed || descriptor.byteLength < 8) return;
     const id = new DataView(descriptor.buffer, descriptor.byteOffset, descriptor.byteLength).getUint32(4, true);
-    const why = this.reader.offerShared(descriptor);
-    this.sendControl(why === '' ? 'release' : 'lost', bytesOf(Float64Array.of(id)));
+    this.reader.offerShared(descriptor, (why) => {
+      if (!this.closed) this.sendControl(why === '' ? 'release' : 'lost', bytesOf(Float64Array.of(id)));
+    });
   }
 
   /** Pool counters of the sending side (undefined before the first staged segment). */
