@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 #include "args.h"
 #include "errors.h"
@@ -76,6 +79,24 @@ struct Wrap {
   void* entry;
   size_t len;
 };
+
+// Unmapping a large populated mapping frees its pages (tens of ms per 100 MB): done on a thread of its
+// own, so closing a connection never stalls the event loop. Small batches are unmapped here.
+void UnmapSoon(std::vector<std::pair<void*, size_t>> maps) {
+  size_t total = 0;
+  for (auto& m : maps) total += m.second;
+  if (total < (size_t(16) << 20)) {
+    for (auto& m : maps) munmap(m.first, m.second);
+    return;
+  }
+  try {
+    std::thread([maps = std::move(maps)]() {
+      for (auto& m : maps) munmap(m.first, m.second);
+    }).detach();
+  } catch (const std::system_error&) {
+    for (auto& m : maps) munmap(m.first, m.second);
+  }
+}
 
 }  // namespace
 
@@ -201,7 +222,7 @@ bool TransferSender::CreateSegment(const std::string& prefix, size_t size, doubl
     shm_unlink(name.c_str());
     return false;
   }
-  *out = Segment{0, std::move(name), size, static_cast<uint8_t*>(p), false, false, false};
+  *out = Segment{0, std::move(name), size, static_cast<uint8_t*>(p), false, false, false, false};
   return true;
 }
 
@@ -250,6 +271,7 @@ void TransferSender::Created(Segment s, size_t size, bool ok, const std::string&
   // answers (SharedRelease), so no frame ever names a segment the receiver could not map.
   s.leased = true;
   s.announced = true;
+  s.offered = true;
   segs_.push_back(std::move(s));
   created_++;
   Segment& seg = segs_.back();
@@ -271,9 +293,15 @@ void TransferSender::Destroy(Segment& s) {
 }
 
 void TransferSender::CloseAll() {
-  for (Segment& s : segs_) Destroy(s);
+  std::vector<std::pair<void*, size_t>> maps;
+  for (Segment& s : segs_) {
+    if (s.ptr != nullptr) maps.emplace_back(s.ptr, s.size);
+    s.ptr = nullptr;
+    Destroy(s);
+  }
   segs_.clear();
   closed_ = true;
+  UnmapSoon(std::move(maps));
 }
 
 // stage(view) → Buffer (the descriptor to send in place of the bytes) or null: send the bytes on the
@@ -297,9 +325,12 @@ Napi::Value TransferSender::Stage(const Napi::CallbackInfo& info) {
     if (best == nullptr || s.size < best->size) best = &s;
   }
   if (best == nullptr) {
+    // A fitting segment being made, or offered and not yet answered, is on its way: wait for it.
     bool pending = false;
     for (size_t c : creating_)
       if (c >= want && c <= want + slack) pending = true;
+    for (const Segment& s : segs_)
+      if (s.offered && s.size >= want && s.size <= want + slack) pending = true;
     if (!pending && poolBytes + want <= maxPoolBytes_) {
       creating_.push_back(want);
       creatingBytes_ += want;
@@ -326,6 +357,7 @@ Napi::Value TransferSender::Release(const Napi::CallbackInfo& info) {
     for (Segment& s : segs_) {
       if (double(s.id) != id) continue;
       s.leased = false;
+      s.offered = false;
       // The receiver mapped it (it answered about it), so the name has done its work.
       if (!s.unlinked) {
         shm_unlink(s.name.c_str());
@@ -484,11 +516,17 @@ bool TransferReceiver::Adopt(const Mapped& m, std::string* why) {
 
 void TransferReceiver::DropAll() {
   closed_ = true;
+  std::vector<std::pair<void*, size_t>> maps;
   for (auto& kv : byId_) {
-    kv.second->dropped = true;
-    Unref(kv.second);
+    Entry* e = kv.second;
+    e->dropped = true;
+    if (e->live == 0) {
+      maps.emplace_back(e->ptr, e->size);
+      delete e;
+    }
   }
   byId_.clear();
+  UnmapSoon(std::move(maps));
 }
 
 napi_value TransferReceiver::Open(napi_env env, const uint8_t* desc, size_t len, const std::string& where, uint32_t* idOut) {

@@ -53,6 +53,7 @@ class TransferSender : public Napi::ObjectWrap<TransferSender> {
     uint8_t* ptr;
     bool leased;
     bool announced;  // the receiver was sent its name
+    bool offered;    // offered, not yet answered (not usable, but counts as on its way)
     bool unlinked;
   };
 
