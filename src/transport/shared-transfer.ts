@@ -1,25 +1,27 @@
 /**
  * Large segments between processes on one host, through shared memory instead of the socket.
  *
- * On a Unix-socket connection, a segment of at least {@link SHARED_MIN_BYTES} is copied once into a
- * free segment of this connection's transfer pool (native TransferSender: POSIX shm, mapped and
- * faulted in when it was made, off the event loop) and only a small descriptor travels in the frame.
- * When no free segment fits, that array goes on the socket and a fitting segment is made for the
- * next ones (a fresh segment's zeroed pages cost more than the socket). The copy is the capture:
- * the caller may change its array as soon as the call returns. A new segment is offered to the
- * receiver as soon as it is made (SharedOffer, with its name): the receiver maps it, unlinks the name at
- * once (so names live for milliseconds, and nothing stays in /dev/shm) and answers SharedRelease, after
- * which the sender uses it. For each frame the receiver's FrameReader hands the decoder an ArrayBuffer
- * over the mapping: no copy on the receiving side. When that ArrayBuffer is
- * collected the receiver sends SharedRelease and the sender reuses the segment; a segment the pool no
- * longer keeps is announced with SharedDrop so the receiver unmaps it too.
+ * Sending (on a Unix-socket connection): a segment of at least {@link SHARED_MIN_BYTES} is copied once
+ * into a free segment of this connection's transfer pool (native TransferSender: POSIX shm, made and
+ * faulted in off the event loop) and only a small descriptor travels in the frame. That copy is the
+ * capture: the caller may change its array as soon as the call returns. When no free segment fits,
+ * the array goes on the socket and a fitting segment is made for the next ones (a fresh segment's
+ * zeroed pages would cost more than the socket).
  *
- * A side uses the path only once its peer has said SharedHello, which names a probe segment the peer
- * created: being able to read it proves both see the same /dev/shm (a peer in another container
- * behind a shared Unix socket does not). Until then, and whenever shared memory cannot take a segment
- * (/dev/shm too small or full), segments go on the socket as before. `DISTRIBUTED_SHM_TRANSFER=0`
- * turns the path off (for both directions of every connection of that process);
- * `DISTRIBUTED_SHM_TRANSFER_RESERVE` (bytes) keeps that much of /dev/shm free for other uses.
+ * Segment life: a new segment is offered at once (SharedOffer, with its name); the receiver maps it,
+ * unlinks the name (so names live for milliseconds and nothing stays in /dev/shm) and answers
+ * SharedRelease, after which the sender uses it. For each frame the receiver's FrameReader hands the
+ * decoder an ArrayBuffer over its mapping: no copy on the receiving side. When that ArrayBuffer is
+ * collected the receiver sends SharedRelease and the sender reuses the segment, whose pages are mapped
+ * on both sides already; a segment the pool no longer keeps is announced with SharedDrop, and one the
+ * receiver could not map comes back as SharedLost.
+ *
+ * A side uses the path only once its peer said SharedHello, naming a probe segment the peer made:
+ * reading it proves both see the same /dev/shm (a peer in another container behind a shared Unix
+ * socket does not). Until then, and whenever shared memory cannot take a segment (/dev/shm too small
+ * or full), segments go on the socket. `DISTRIBUTED_SHM_TRANSFER=0` turns the path off (both directions
+ * of every connection of that process); `DISTRIBUTED_SHM_TRANSFER_RESERVE` (bytes) keeps that much of
+ * /dev/shm free for other uses.
  */
 import { TransferSender, transferProbe, transferProbeCheck, type FrameReader, type TransferSenderStats } from '../native';
 import { sweepStaleSegments } from '../shared/stale-segments';
@@ -36,7 +38,7 @@ const reserveBytes = Math.max(0, Number(process.env.DISTRIBUTED_SHM_TRANSFER_RES
 
 let sweptOnce = false;
 
-/** Counters of one connection's shared-memory transfers (for tests and `stats`). */
+/** Counters of one connection's shared-memory transfers (for tests and benchmarks). */
 export interface SharedTransferCounts {
   segmentsSent: number;
   bytesSent: number;
@@ -66,8 +68,8 @@ export interface Staged {
 }
 
 /**
- * The shared-memory side of one connection. `sendControl(kind, ids)` sends a SharedRelease or
- * SharedDrop frame with the ids as its inline bytes.
+ * The shared-memory side of one connection. `sendControl(what, body)` sends the transport frame of
+ * that kind (SharedRelease, SharedDrop, SharedLost: ids as float64s; SharedOffer: a descriptor).
  */
 export class SharedTransfer {
   readonly counts: SharedTransferCounts = { segmentsSent: 0, bytesSent: 0, segmentsReceived: 0, bytesReceived: 0, fallbacks: 0 };
