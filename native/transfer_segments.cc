@@ -324,21 +324,33 @@ Napi::Value TransferSender::Stage(const Napi::CallbackInfo& info) {
     if (s.leased || s.size < want || s.size > want + slack) continue;
     if (best == nullptr || s.size < best->size) best = &s;
   }
-  if (best == nullptr) {
-    // A fitting segment being made, or offered and not yet answered, is on its way: wait for it.
-    bool pending = false;
+  // A fitting segment being made, or offered and not yet answered, is on its way.
+  auto onItsWay = [&]() {
     for (size_t c : creating_)
-      if (c >= want && c <= want + slack) pending = true;
+      if (c >= want && c <= want + slack) return true;
     for (const Segment& s : segs_)
-      if (s.offered && s.size >= want && s.size <= want + slack) pending = true;
-    if (!pending && poolBytes + want <= maxPoolBytes_) {
-      creating_.push_back(want);
-      creatingBytes_ += want;
-      (new CreateWork(env, this, want))->Queue();
-    }
+      if (s.offered && s.size >= want && s.size <= want + slack) return true;
+    return false;
+  };
+  auto makeOne = [&]() {
+    if (onItsWay() || poolBytes + want > maxPoolBytes_) return;
+    creating_.push_back(want);
+    creatingBytes_ += want;
+    poolBytes += want;
+    (new CreateWork(env, this, want))->Queue();
+  };
+  if (best == nullptr) {
+    makeOne();
     coldFallbacks_++;
     return env.Null();
   }
+  // Keep a spare of this size on its way while the pool may grow: the receiver returns segments only
+  // when its collector frees the arrays over them, so a steady stream needs a few in flight, and a
+  // segment made ahead (off the event loop) spares a later array the socket.
+  bool spare = false;
+  for (const Segment& s : segs_)
+    if (&s != best && !s.leased && s.size >= want && s.size <= want + slack) spare = true;
+  if (!spare) makeOne();
   reused_++;
   std::memcpy(best->ptr, src.data, src.length);
   best->leased = true;
