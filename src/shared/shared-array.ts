@@ -14,7 +14,6 @@ import { badValue, elementInfo, type ElementInfo, type ElementOf, type ElementTy
 import { filePrepare, shmCreate, shmUnlink, type FileMode } from './native-shm';
 import { mapHere, mapSegment, releaseElsewhere } from './segment-remote';
 import { releaseSegment, type Segment, type SegmentInfo } from './segment-table';
-import { sweepStaleSegments } from './stale-segments';
 
 /** Options of {@link SharedArray.create}. */
 export interface SharedArrayOptions<T extends ElementType> {
@@ -145,7 +144,7 @@ export class SharedArray<T extends ElementType = ElementType> {
       creator: myid(),
     });
     if (!empty) {
-      sweepStaleSegmentsOnce();
+      sweepStaleSegments();
       await shmCreate(key, byteLength);
     }
     const seg = await establish(info, fn, empty ? undefined : () => shmUnlink(key));
@@ -699,9 +698,37 @@ async function runInit<T extends ElementType>(S: SharedArray<T>, init: (S: Share
 }
 
 let swept = false;
-/** Once per process, before its first segment: names left by creators that died (see stale-segments.ts). */
-function sweepStaleSegmentsOnce(): void {
+/**
+ * Removes segments left in /dev/shm by creators that died between creating and unlinking one (the only
+ * window in which a segment has a name). Once per process, before its first segment.
+ */
+function sweepStaleSegments(): void {
   if (swept) return;
   swept = true;
-  sweepStaleSegments();
+  let names: string[];
+  try {
+    names = fs.readdirSync('/dev/shm');
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^dts-(\d+)-[0-9a-f]{16}$/.exec(n);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processExists(pid)) continue;
+    try {
+      shmUnlink(`/${n}`);
+    } catch {
+      /* another sweeper got it, or not ours to remove */
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

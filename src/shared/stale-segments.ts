@@ -1,15 +1,22 @@
 /**
  * Removing shared-memory names left in /dev/shm by processes that died while one had a name (a
- * SharedArray between creating and unlinking its segment; a transfer segment between its creation
- * and the receiver mapping it). Names are `/dts-<creator pid>-<16 hex digits>`.
+ * transfer segment between its creation and the receiver mapping it; a SharedArray between creating
+ * and unlinking its segment). Names are `/dts-<creator pid>-<16 hex digits>`. A name younger than
+ * a minute is left alone: /dev/shm may be shared with containers whose live creators' pids look dead
+ * from here, and their names are in flight.
  */
 import * as fs from 'node:fs';
 import { shmUnlink } from './native-shm';
 
 const NAME = /^dts-(\d+)-[0-9a-f]{16}$/;
+/** Names at least this old whose creator is gone are stale. */
+const STALE_AFTER_MS = 60_000;
 
-/** Unlinks every `/dts-<pid>-…` segment whose creator is gone (or a zombie). Never throws. */
-export function sweepStaleSegments(): void {
+/**
+ * Unlinks every `/dts-<pid>-…` name whose creator is gone (or a zombie) once it is `minAgeMs` old
+ * (default a minute; 0 for names of a peer this process saw die). Never throws.
+ */
+export function sweepStaleSegments(minAgeMs = STALE_AFTER_MS, onlyPid?: number): void {
   let names: string[];
   try {
     names = fs.readdirSync('/dev/shm');
@@ -20,7 +27,12 @@ export function sweepStaleSegments(): void {
     const m = NAME.exec(n);
     if (m === null) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || processLives(pid)) continue;
+    if (pid === process.pid || (onlyPid !== undefined && pid !== onlyPid) || processLives(pid)) continue;
+    try {
+      if (minAgeMs > 0 && Date.now() - fs.statSync(`/dev/shm/${n}`).mtimeMs < minAgeMs) continue;
+    } catch {
+      continue; // gone already
+    }
     try {
       shmUnlink(`/${n}`);
     } catch {

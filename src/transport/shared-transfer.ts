@@ -82,6 +82,8 @@ export class SharedTransfer {
   private readonly registry = new FinalizationRegistry<number>((id) => this.collected(id));
   /** The probe segment of our SharedHello, removed at close if the peer never read it. */
   private probe: string | undefined;
+  /** The peer's process id as its names carry it (from its SharedHello). */
+  private peerPid = 0;
 
   /**
    * @param accepts whether this side uses shared memory (its reader accepts descriptors).
@@ -110,6 +112,8 @@ export class SharedTransfer {
   onHello(inline: Uint8Array): void {
     const name = Buffer.from(inline.buffer, inline.byteOffset, inline.byteLength).toString('latin1');
     const ok = transferProbeCheck(name);
+    const m = /^\/dts-(\d+)-/.exec(name);
+    if (ok && m !== null) this.peerPid = Number(m[1]);
     this.peerAccepts = ok && this.accepts && !this.closed;
   }
 
@@ -199,9 +203,10 @@ export class SharedTransfer {
     this.reader.dropShared();
     this.released.length = 0;
     if (this.probe !== undefined) transferProbeCheck(this.probe); // removes it if the peer never did
-    // A peer killed between creating a segment and our mapping it leaves its name behind: remove such
+    // A peer killed between creating a segment and our mapping it leaves the name behind: remove its
     // names once it is surely dead (shortly after its connection dropped).
-    setTimeout(sweepStaleSegments, 500).unref();
+    const peer = this.peerPid;
+    if (peer > 0) setTimeout(() => sweepStaleSegments(0, peer), 500).unref();
   }
 
   private pool(): TransferSender {
