@@ -11,7 +11,8 @@
         "native/frame_writer.cc",
         "native/mapping.cc",
         "native/shm_segment.cc",
-        "native/file_mapping.cc"
+        "native/file_mapping.cc",
+        "native/transfer_segments.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -3,14 +3,17 @@
  * noisy, so every pair is measured interleaved, several rounds, and compared by median):
  *   - `remotecall_fetch` round trip with tiny arguments vs bare Node ping-pong, over TCP and Unix sockets;
  *   - `remotecall_fetch(x => x, w, Float64Array(1e7))` (80 MB each way) vs bare sockets with `onread`
- *     into a preallocated buffer (and memcpy for reference);
+ *     into a preallocated buffer (and memcpy for reference): on the socket path (Unix and TCP), and
+ *     through shared memory (local workers on a Unix socket, the default);
  *   - `addprocs(4)` until all four answer `myid()` vs four bare `node -e 0` started at once.
  * (The codec figure is bench/codec.ts.) Prints a table and writes bench/results/core.json.
  *
- *     npx tsc -p . && node dist/bench/core.js [--quick]
+ *     npx tsc -p . && node dist/bench/core.js [--quick] [--only=roundtrip,bulk,shared,addprocs]
  */
 import { performance } from 'node:perf_hooks';
 import { addprocs, myid, remotecall_fetch, rmprocs } from '../src/index';
+import { setSharedTransfer } from '../src/transport/shared-transfer';
+import { connectionTo } from '../src/messages/messaging';
 import { pingPong } from './baselines/ping-pong';
 import { bulkTransfer, memcpyMBps } from './baselines/bulk-transfer';
 import { spawnNodes } from './baselines/spawn-nodes';
@@ -21,6 +24,9 @@ import { hostInfo, writeResults } from './lib/results';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 2 : 4;
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice('--only='.length).split(','));
+const runs = (section: 'roundtrip' | 'bulk' | 'shared' | 'addprocs'): boolean => only === undefined || only.has(section);
 const progress = (what: string): void => void process.stderr.write(`  ${what}\n`);
 
 /** Median µs of `n` sequential tiny `remotecall_fetch` round trips to worker `w`. */
@@ -65,7 +71,7 @@ async function main(): Promise<void> {
   const iterations = quick ? 2000 : 5000;
 
   // 1. Round trips, per transport.
-  for (const transport of ['unix', 'tcp'] as Transport[]) {
+  for (const transport of (runs('roundtrip') ? ['unix', 'tcp'] : []) as Transport[]) {
     const [w] = await addprocs(1, { transport });
     const base: number[] = [];
     const ours: number[] = [];
@@ -81,22 +87,35 @@ async function main(): Promise<void> {
     rows.push({ figure: `remotecall_fetch round trip, ${transport}`, ours: `${o.toFixed(1)} µs`, baseline: `${b.toFixed(1)} µs bare ping-pong`, ratio: `${(o / b).toFixed(2)}×`, target: '≤ 1.25×' });
   }
 
-  // 2. 80 MB each way, Unix socket (the local default) and TCP.
+  // 2. 80 MB each way: the socket path over a Unix socket and TCP, then shared memory (the default
+  // for local workers on a Unix socket). Shared memory off on both sides for the socket rows.
   const big = new Float64Array(1e7).map((_, i) => i * 0.5);
-  for (const transport of ['unix', 'tcp'] as Transport[]) {
-    const [w] = await addprocs(1, { transport });
+  const bulkCases: Array<{ transport: Transport; shared: boolean; figure: string; target: string }> = [
+    { transport: 'unix', shared: false, figure: '80 MB Float64Array each way, unix', target: '≥ 0.8×' },
+    { transport: 'tcp', shared: false, figure: '80 MB Float64Array each way, tcp', target: '≥ 0.8×' },
+    { transport: 'unix', shared: true, figure: '80 MB each way, shared memory, vs bare socket onread', target: '≥ 1.5×' },
+  ];
+  for (const c of bulkCases.filter((k) => runs('bulk') || (k.shared && runs('shared')))) {
+    setSharedTransfer(c.shared);
+    const [w] = await addprocs(1, { transport: c.transport, env: { DISTRIBUTED_SHM_TRANSFER: c.shared ? '1' : '0' } });
     const base: number[] = [];
     const ours: number[] = [];
+    // Steady state: the first transfers go on the socket while each side's pool grows to the arrays
+    // in flight (until the receiver's collector releases them); then every transfer reuses a segment.
+    if (c.shared) await remotecallBulk(w, big, 12);
     for (let r = 0; r < ROUNDS; r++) {
-      progress(`80 MB each way, ${transport}, round ${r + 1}/${ROUNDS}`);
-      base.push((await bulkTransfer({ transport, bytes: big.byteLength, rounds: 3, receiver: 'onread', verify: r === 0 })).mbPerSec);
+      progress(`${c.figure}, round ${r + 1}/${ROUNDS}`);
+      base.push((await bulkTransfer({ transport: c.transport, bytes: big.byteLength, rounds: 3, receiver: 'onread', verify: r === 0 })).mbPerSec);
       ours.push(await remotecallBulk(w, big, 3));
+      if (c.shared) progress(`  ${ours[ours.length - 1].toFixed(0)} MB/s; master's pool: ${JSON.stringify(connectionTo(w).sharedPool)}`);
     }
+    const pool = connectionTo(w).sharedPool;
     await rmprocs(w);
     const b = median(base), o = median(ours);
-    out[`bulk.${transport}`] = { baselineMBps: base, oursMBps: ours, ratio: o / b };
-    rows.push({ figure: `80 MB Float64Array each way, ${transport}`, ours: `${o.toFixed(0)} MB/s`, baseline: `${b.toFixed(0)} MB/s bare onread`, ratio: `${(o / b).toFixed(2)}×`, target: '≥ 0.8×' });
+    out[c.shared ? 'bulk.unix.shared' : `bulk.${c.transport}`] = { baselineMBps: base, oursMBps: ours, ratio: o / b, ...(c.shared ? { pool } : {}) };
+    rows.push({ figure: c.figure, ours: `${o.toFixed(0)} MB/s`, baseline: `${b.toFixed(0)} MB/s bare onread`, ratio: `${(o / b).toFixed(2)}×`, target: c.target });
   }
+  setSharedTransfer(true);
   const memcpy = await memcpyMBps(big.byteLength, 5);
   out.memcpyMBps = memcpy;
   rows.push({ figure: 'memcpy 80 MB (reference)', ours: '', baseline: `${memcpy.toFixed(0)} MB/s`, ratio: '', target: '' });
@@ -104,17 +123,19 @@ async function main(): Promise<void> {
   // 3. addprocs(4) until all answer, vs four bare node processes.
   const base: number[] = [];
   const ours: number[] = [];
-  for (let r = 0; r < (quick ? 3 : 5); r++) {
+  for (let r = 0; r < (runs('addprocs') ? (quick ? 3 : 5) : 0); r++) {
     progress(`addprocs(4), round ${r + 1}`);
     base.push((await spawnNodes(4, 1)).ms);
     ours.push(await addprocsUntilAnswer(4));
   }
-  const b = median(base), o = median(ours);
-  out.addprocs4 = { baselineMs: base, oursMs: ours, ratio: o / b };
-  rows.push({ figure: 'addprocs(4) until all answer myid()', ours: `${o.toFixed(0)} ms`, baseline: `${b.toFixed(0)} ms 4× node -e 0`, ratio: `${(o / b).toFixed(2)}×`, target: '≤ 1.3×' });
+  if (runs('addprocs')) {
+    const b = median(base), o = median(ours);
+    out.addprocs4 = { baselineMs: base, oursMs: ours, ratio: o / b };
+    rows.push({ figure: 'addprocs(4) until all answer myid()', ours: `${o.toFixed(0)} ms`, baseline: `${b.toFixed(0)} ms 4× node -e 0`, ratio: `${(o / b).toFixed(2)}×`, target: '≤ 1.3×' });
+  }
 
   printTable(rows);
-  process.stdout.write(`\nwrote ${writeResults('core', out)}\n`);
+  process.stdout.write(`\nwrote ${writeResults(only === undefined ? 'core' : `core.${[...only].join('-')}`, out)}\n`);
 }
 
 main().catch((e) => {

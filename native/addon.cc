@@ -8,6 +8,7 @@
 #include "mapping.h"
 #include "segment_alloc.h"
 #include "shm_segment.h"
+#include "transfer_segments.h"
 
 namespace {
 
@@ -27,6 +28,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("filePrepare", Napi::Function::New<dts::FilePrepare>(env, "filePrepare"));
   exports.Set("fileMap", Napi::Function::New<dts::FileMap>(env, "fileMap"));
   exports.Set("unmap", Napi::Function::New<dts::Unmap>(env, "unmap"));
+  exports.Set("TransferSender", dts::TransferSender::Init(env));
+  exports.Set("transferProbe", Napi::Function::New<dts::TransferProbe>(env, "transferProbe"));
+  exports.Set("transferProbeCheck", Napi::Function::New<dts::TransferProbeCheck>(env, "transferProbeCheck"));
   exports.Set("mappingCount", Napi::Function::New<dts::MappingCount>(env, "mappingCount"));
   return exports;
 }

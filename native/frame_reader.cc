@@ -10,6 +10,8 @@
 #include "errors.h"
 #include "segment_alloc.h"
 
+#include <sys/mman.h>
+
 namespace dts {
 
 namespace {
@@ -33,6 +35,10 @@ Napi::Function FrameReader::Init(Napi::Env env) {
                          InstanceMethod<&FrameReader::TakeSegments>("takeSegments"),
                          InstanceMethod<&FrameReader::End>("end"),
                          InstanceAccessor<&FrameReader::GetBuffered>("buffered"),
+                         InstanceMethod<&FrameReader::TakeShared>("takeShared"),
+                         InstanceMethod<&FrameReader::DropShared>("dropShared"),
+                         InstanceMethod<&FrameReader::OfferShared>("offerShared"),
+                         InstanceAccessor<&FrameReader::GetSharedMapped>("sharedMapped"),
                      });
 }
 
@@ -65,6 +71,12 @@ FrameReader::FrameReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Fram
       if (!v.IsBoolean())
         throw Napi::TypeError::New(env, Format("%s: options.hugePages must be a boolean (got %s)", fn, Describe(v).c_str()));
       huge_ = v.As<Napi::Boolean>().Value();
+    }
+    v = o.Get("sharedMemory");
+    if (!v.IsUndefined()) {
+      if (!v.IsBoolean())
+        throw Napi::TypeError::New(env, Format("%s: options.sharedMemory must be a boolean (got %s)", fn, Describe(v).c_str()));
+      if (v.As<Napi::Boolean>().Value()) xfer_ = std::make_unique<TransferReceiver>();
     }
   }
   stagingRef_ = Napi::Persistent(staging);
@@ -100,6 +112,8 @@ void FrameReader::Fail(Napi::Env env, const char* code, const std::string& messa
   failed_ = Napi::Persistent(err.Value());
   Release(cur_);
   Release(done_);
+  curShared_.clear();
+  doneShared_.clear();
   directActive_ = false;
   direct_ = Direct();
   region_ = kNone;
@@ -144,6 +158,7 @@ Napi::Value FrameReader::Next(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckMemory(env, "next");
   Release(done_);
+  doneShared_.clear();
   if (!failed_.IsEmpty()) {
     // Node calls the buffer generator after the read callback even when that callback destroyed
     // the socket, so a failed reader hands out harmless scratch memory instead of throwing.
@@ -178,6 +193,7 @@ Napi::Value FrameReader::Commit(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, Format("FrameReader.commit: n = %zu exceeds the %zu writable bytes of the region last returned by next()%s",
                                             n, regionLen_, region_ == kNone ? " (call next() first)" : ""));
   Release(done_);
+  doneShared_.clear();
   if (n > 0) {
     regionLen_ -= n;
     if (region_ == kStaging) {
@@ -277,6 +293,8 @@ size_t FrameReader::Parse(Napi::Env env) {
         pos_ += kHeaderBytes;
         frameGot_ = kHeaderBytes;
         segLens_.clear();
+        segShared_.clear();
+        curShared_.clear();
         try {
           segLens_.reserve(std::min<size_t>(segCount_, (end_ - pos_) / 8 + 64));
         } catch (const std::bad_alloc&) {
@@ -289,12 +307,22 @@ size_t FrameReader::Parse(Napi::Env env) {
         try {
           while (segLens_.size() < segCount_ && end_ - pos_ >= 8) {
             uint64_t s = Le64(st_ + pos_);
+            // Bit 63 marks a shared-memory descriptor, but only where they are accepted: elsewhere it
+            // is just an impossible length (ERR_FRAME_TOO_LARGE below).
+            bool shared = xfer_ && (s & kSharedSegmentBit) != 0;
+            if (shared) {
+              s &= ~kSharedSegmentBit;
+              if (s < kTransferFixedBytes || s > kTransferMaxDescriptor)
+                throw FrameError{kErrCorrupt, Format("%s: segment %zu has a %" PRIu64 "-byte shared-memory descriptor", Where().c_str(),
+                                                     segLens_.size(), s)};
+            }
             if (s > maxFrame_ - frameTotal_)
               throw FrameError{kErrTooLarge, Format("%s: segment %zu declares %" PRIu64 " bytes, making the frame larger than the limit "
                                                     "(maxFrameBytes) of %" PRIu64,
                                                     Where().c_str(), segLens_.size(), s, maxFrame_)};
             frameTotal_ += s;
             segLens_.push_back(s);
+            segShared_.push_back(shared);
             pos_ += 8;
             frameGot_ += 8;
           }
@@ -325,6 +353,20 @@ size_t FrameReader::Parse(Napi::Env env) {
         while (segIndex_ < segCount_) {
           uint64_t s = segLens_[segIndex_];
           size_t avail = end_ - pos_;
+          if (segShared_[segIndex_]) {
+            // A descriptor (small, so it always fits in staging): the bytes are in shared memory.
+            if (avail < s) return count;
+            uint32_t id = 0;
+            Out o;
+            o.ab = Napi::Persistent(Napi::ArrayBuffer(env, xfer_->Open(env, st_ + pos_, size_t(s), Where(), &id)));
+            pos_ += size_t(s);
+            frameGot_ += s;
+            curShared_.push_back(double(cur_.size()));
+            curShared_.push_back(double(id));
+            cur_.push_back(std::move(o));
+            segIndex_++;
+            continue;
+          }
           if (avail >= s) {
             Out o = AllocOut(s, "a segment");
             if (s) std::memcpy(o.ptr, st_ + pos_, size_t(s));
@@ -351,6 +393,11 @@ size_t FrameReader::Parse(Napi::Env env) {
         d[3] = inlLen_;
         d[4] = segCount_;
         d[5] = bodyDedicated_ ? double(done_.size()) : -1;
+        for (size_t k = 0; k < curShared_.size(); k += 2) {
+          doneShared_.push_back(curShared_[k] + double(done_.size()));
+          doneShared_.push_back(curShared_[k + 1]);
+        }
+        curShared_.clear();
         for (Out& o : cur_) done_.push_back(std::move(o));
         cur_.clear();
         count++;
@@ -419,6 +466,80 @@ Napi::Value FrameReader::End(const Napi::CallbackInfo& info) {
   }
   Fail(env, kErrTruncated,
        Format("stream ended inside %s: %s (%" PRIu64 " bytes of the frame missing in all)", Where().c_str(), part.c_str(), missingAll));
+}
+
+Napi::Value FrameReader::TakeShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float64Array out = Napi::Float64Array::New(env, doneShared_.size());
+  for (size_t i = 0; i < doneShared_.size(); i++) out[i] = doneShared_[i];
+  doneShared_.clear();
+  return out;
+}
+
+// Maps an offered segment on the libuv thread pool, then keeps it and calls done(why) ('' when mapped).
+class FrameReader::OfferWork : public Napi::AsyncWorker {
+ public:
+  OfferWork(Napi::Function done, FrameReader* reader, const Bytes& desc)
+      : Napi::AsyncWorker(done, "dts.transferOffer"), reader_(reader), desc_(desc.data, desc.data + desc.length) {
+    reader_->Ref();
+  }
+  void Execute() override { ok_ = TransferReceiver::MapOffered(desc_.data(), desc_.size(), &mapped_, &why_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (ok_) {
+      if (reader_->xfer_)
+        reader_->xfer_->Adopt(mapped_, &why_);
+      else
+        munmap(mapped_.ptr, mapped_.size);
+    }
+    reader_->Unref();
+    try {
+      Callback().Call({Napi::String::New(env, why_)});
+    } catch (const Napi::Error&) {
+      // The connection is failing; nothing more to tell.
+    }
+  }
+  void OnError(const Napi::Error&) override { reader_->Unref(); }
+
+ private:
+  FrameReader* reader_;
+  std::vector<uint8_t> desc_;
+  TransferReceiver::Mapped mapped_{};
+  bool ok_ = false;
+  std::string why_;
+};
+
+Napi::Value FrameReader::OfferShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes desc = GetBytes(info[0], "FrameReader.offerShared", "descriptor", false);
+  if (!info[1].IsFunction())
+    throw Napi::TypeError::New(env, Format("FrameReader.offerShared: done must be a function (got %s)", Describe(info[1]).c_str()));
+  Napi::Function done = info[1].As<Napi::Function>();
+  if (!xfer_) {
+    done.Call({Napi::String::New(env, "this connection does not accept shared memory")});
+    return env.Undefined();
+  }
+  (new OfferWork(done, this, desc))->Queue();
+  return env.Undefined();
+}
+
+Napi::Value FrameReader::DropShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info[0].IsUndefined()) {
+    if (xfer_) xfer_->DropAll();
+    return env.Undefined();
+  }
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Napi::TypeError::New(env, Format("FrameReader.dropShared: ids must be a Float64Array (got %s)", Describe(info[0]).c_str()));
+  Napi::Float64Array ids = info[0].As<Napi::Float64Array>();
+  if (xfer_)
+    for (size_t i = 0; i < ids.ElementLength(); i++)
+      if (ids[i] >= 0 && ids[i] <= 4294967295.0) xfer_->Drop(uint32_t(ids[i]));
+  return env.Undefined();
+}
+
+Napi::Value FrameReader::GetSharedMapped(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), xfer_ ? double(xfer_->mapped()) : 0);
 }
 
 Napi::Value FrameReader::GetBuffered(const Napi::CallbackInfo& info) {

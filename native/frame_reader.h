@@ -9,7 +9,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
+
+#include "transfer_segments.h"
 
 namespace dts {
 
@@ -47,6 +50,12 @@ class FrameReader : public Napi::ObjectWrap<FrameReader> {
   Napi::Value TakeSegments(const Napi::CallbackInfo& info);
   Napi::Value End(const Napi::CallbackInfo& info);
   Napi::Value GetBuffered(const Napi::CallbackInfo& info);
+  Napi::Value TakeShared(const Napi::CallbackInfo& info);
+  Napi::Value DropShared(const Napi::CallbackInfo& info);
+  Napi::Value OfferShared(const Napi::CallbackInfo& info);
+  class OfferWork;
+  friend class OfferWork;
+  Napi::Value GetSharedMapped(const Napi::CallbackInfo& info);
 
   void ThrowIfFailed(Napi::Env env);
   [[noreturn]] void Fail(Napi::Env env, const char* code, const std::string& message);
@@ -96,6 +105,12 @@ class FrameReader : public Napi::ObjectWrap<FrameReader> {
 
   std::vector<Out> cur_;   // buffers of the frame being parsed
   std::vector<Out> done_;  // buffers of the frames described by the last commit
+
+  // Shared-memory segments (a connection to a local peer): null unless options.sharedMemory.
+  std::unique_ptr<TransferReceiver> xfer_;
+  std::vector<bool> segShared_;        // which table entries of the frame being parsed are descriptors
+  std::vector<double> curShared_;      // (index in cur_, segment id) pairs of the frame being parsed
+  std::vector<double> doneShared_;     // (index in done_, segment id) pairs of the last commit
 
   Region region_ = kNone;  // what the last next() returned
   size_t regionLen_ = 0;   // bytes of it still writable

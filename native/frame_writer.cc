@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "transfer_segments.h"
 
 namespace dts {
 
@@ -40,7 +41,9 @@ inline void PutLe64(uint8_t* p, uint64_t v) {
 // The parts of one frame, checked; the header and segment table are built into `head`.
 class Frame {
  public:
-  Frame(const Napi::CallbackInfo& info, size_t first, const char* fn) {
+  // `shared` (an optional Uint8Array at info[sharedAt], one byte per segment): a non-zero byte marks
+  // that segment as a shared-memory descriptor in the segment table.
+  Frame(const Napi::CallbackInfo& info, size_t first, const char* fn, size_t sharedAt = 0) {
     Napi::Env env = info.Env();
     envelope_ = GetBytes(info[first], fn, "envelope", false);
     inline_ = GetBytes(info[first + 1], fn, "inline", false);
@@ -58,6 +61,16 @@ class Frame {
       std::string what = Format("segments[%u]", i);
       segments_[i] = GetBytes(arr.Get(i), fn, what.c_str(), true);
     }
+    const uint8_t* shared = nullptr;
+    if (sharedAt != 0 && info.Length() > sharedAt && !info[sharedAt].IsUndefined()) {
+      Napi::Value f = info[sharedAt];
+      if (!f.IsTypedArray() || f.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+        throw Napi::TypeError::New(env, Format("%s: shared must be a Uint8Array (got %s)", fn, Describe(f).c_str()));
+      Napi::Uint8Array u = f.As<Napi::Uint8Array>();
+      if (u.ElementLength() < n)
+        throw Napi::RangeError::New(env, Format("%s: shared has %zu flags for %u segments", fn, u.ElementLength(), n));
+      shared = u.Data();
+    }
     size_t headLen = kHeaderBytes + 8 * size_t(n);
     uint8_t* head = stackHead_;
     if (n > kStackSegments) {
@@ -71,7 +84,10 @@ class Frame {
     PutLe32(head + 12, n);
     total_ = headLen + envelope_.length + inline_.length;
     for (uint32_t i = 0; i < n; i++) {
-      PutLe64(head + kHeaderBytes + 8 * size_t(i), segments_[i].length);
+      bool isShared = shared != nullptr && shared[i] != 0;
+      if (isShared && (segments_[i].length < kTransferFixedBytes || segments_[i].length > kTransferMaxDescriptor))
+        throw Napi::RangeError::New(env, Format("%s: segments[%u] is marked shared but is not a descriptor (%zu bytes)", fn, i, segments_[i].length));
+      PutLe64(head + kHeaderBytes + 8 * size_t(i), segments_[i].length | (isShared ? kSharedSegmentBit : 0));
       total_ += segments_[i].length;
     }
   }
@@ -102,7 +118,7 @@ Napi::Value WriteFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "writeFrame";
   int fd = int(GetInteger(info[0], fn, "fd", 0, double(INT_MAX)));
-  Frame frame(info, 1, fn);
+  Frame frame(info, 1, fn, 4);
 
   std::vector<iovec> iov;
   frame.ForEach([&](uint8_t* p, size_t len) { iov.push_back(iovec{p, len}); });
@@ -157,7 +173,7 @@ Napi::Value FrameLength(const Napi::CallbackInfo& info) {
 Napi::Value FrameBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "frameBytes";
-  Frame frame(info, 0, fn);
+  Frame frame(info, 0, fn, 5);
   double skipD = GetInteger(info[3], fn, "skip", 0, kMaxSafe);
   uint64_t skip = uint64_t(skipD);
   if (skip > frame.total())

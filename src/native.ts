@@ -24,6 +24,12 @@ export interface FrameReaderOptions {
    * received). Default true.
    */
   hugePages?: boolean;
+  /**
+   * Whether segments may arrive in shared memory (a segment-table entry with bit 63 set is a descriptor
+   * naming a segment of the peer's transfer pool; see native/transfer_segments.h). Only for
+   * connections to a peer on this host. Default false: such an entry is ERR_FRAME_CORRUPT.
+   */
+  sharedMemory?: boolean;
 }
 
 /**
@@ -70,6 +76,23 @@ export interface FrameReader {
   end(): void;
   /** Bytes held of a frame not yet complete. */
   readonly buffered: number;
+  /**
+   * The shared-memory segments among the buffers of the last commit, as `[index in takeSegments(),
+   * segment id]` pairs (empty without `sharedMemory`). Hands them over once.
+   */
+  takeShared(): Float64Array;
+  /**
+   * The sender dropped these segments from its pool (all of them when `ids` is omitted: the connection
+   * closed): unmap them once no ArrayBuffer over them lives.
+   */
+  dropShared(ids?: Float64Array): void;
+  /**
+   * A SharedOffer's descriptor: maps the segment it names and removes the name from /dev/shm, off the
+   * event loop, then calls `done('')` when mapped, else `done(why not)` (then answer SharedLost).
+   */
+  offerShared(descriptor: Uint8Array, done: (why: string) => void): void;
+  /** Shared-memory segments this reader holds mapped. */
+  readonly sharedMapped: number;
 }
 
 /** Constructs a {@link FrameReader}. */
@@ -92,12 +115,81 @@ export interface NativeSystemError extends Error {
 /** Codes of the errors a FrameReader throws on bad input or misuse. */
 export type FrameErrorCode = 'ERR_FRAME_CORRUPT' | 'ERR_FRAME_TOO_LARGE' | 'ERR_FRAME_TRUNCATED' | 'ERR_FRAME_STATE';
 
+/** Counters of one connection's pool of outgoing shared-memory segments. */
+export interface TransferSenderStats {
+  segments: number;
+  /** Bytes of segments the receiver still holds. */
+  leasedBytes: number;
+  /** Bytes of segments ready for reuse. */
+  freeBytes: number;
+  created: number;
+  /** Segments being created (off the event loop). */
+  creating: number;
+  /** Stagings into a pooled segment. */
+  reused: number;
+  /** Stagings that went to the socket instead (no free segment fitted yet, or shared memory could not take it). */
+  fallbacks: number;
+  /** Why the last fallback happened ('' if none). */
+  lastFailure: string;
+}
+
+/**
+ * One connection's pool of outgoing shared-memory segments (native/transfer_segments.h):
+ * `stage(view)` copies the bytes into a free (already mapped and faulted-in) segment and answers the
+ * descriptor to send in the view's place; or answers null (send the bytes on the socket) when none
+ * fits, and then creates one off the event loop, named `prefix + 16 random hex digits` (O_EXCL, mode
+ * 0600), unless the pool is at `maxPoolBytes` or /dev/shm cannot hold it. A new segment is handed to
+ * `onOffer` (its descriptor, with the name) to send to the receiver at once; it is used once the
+ * receiver answers (`release`).
+ */
+export interface TransferSender {
+  stage(view: ArrayBufferView): Buffer | null;
+  /**
+   * The receiver mapped these offered segments or is done with these staged ones: they are free. Returns
+   * the ids dropped to keep the pool within its bound (tell the receiver).
+   */
+  release(ids: Float64Array): Float64Array;
+  /** The receiver could not map these offered segments: destroy them. */
+  lost(ids: Float64Array): void;
+  /** Unmaps every segment and removes any name still in /dev/shm. */
+  close(): void;
+  readonly stats: TransferSenderStats;
+}
+
+/** Constructs a {@link TransferSender}. */
+export interface TransferSenderConstructor {
+  /**
+   * @param prefix segment names start with it ('/dts-<pid>-').
+   * @param maxFreeBytes bytes of released segments kept for reuse.
+   * @param maxPoolBytes at most this many bytes of segments (held by the receiver, free, or being made).
+   * @param reserveBytes a new segment must leave this much of /dev/shm free, else the socket is used.
+   * @param onOffer called with each new segment's descriptor (send it as a SharedOffer).
+   */
+  new (prefix: string, maxFreeBytes: number, maxPoolBytes: number, reserveBytes: number, onOffer: (descriptor: Buffer) => void): TransferSender;
+}
+
 interface NativeAddon {
   FrameReader: FrameReaderConstructor;
-  writeFrame(fd: number, envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>): number;
+  TransferSender: TransferSenderConstructor;
+  transferProbe(prefix: string): string;
+  transferProbeCheck(name: string): boolean;
+  writeFrame(
+    fd: number,
+    envelope: ArrayBufferView,
+    inline: ArrayBufferView,
+    segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>,
+    shared?: Uint8Array,
+  ): number;
   frameLength(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>): number;
   frameBytes(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>, skip: number): Buffer;
-  frameBytes(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>, skip: number, into: Uint8Array): number;
+  frameBytes(
+    envelope: ArrayBufferView,
+    inline: ArrayBufferView,
+    segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>,
+    skip: number,
+    into: Uint8Array,
+    shared?: Uint8Array,
+  ): number;
   segmentPoolStats(): SegmentPoolStats;
   FRAME_MAGIC: number;
   FRAME_HEADER_BYTES: number;
@@ -149,6 +241,22 @@ export const rawAddon: unknown = addon;
 /** The frame reader class (see {@link FrameReader}). */
 export const FrameReader: FrameReaderConstructor = addon.FrameReader;
 
+/** The per-connection pool of outgoing shared-memory segments (see {@link TransferSender}). */
+export const TransferSender: TransferSenderConstructor = addon.TransferSender;
+
+/**
+ * Creates a tiny shared-memory segment named `prefix` + 16 random hex digits that holds its own name,
+ * and returns the name: a peer that can read it (see {@link transferProbeCheck}) shares our /dev/shm.
+ */
+export function transferProbe(prefix: string): string {
+  return addon.transferProbe(prefix);
+}
+
+/** Whether the probe segment `name` exists and holds its name; removes it either way. */
+export function transferProbeCheck(name: string): boolean {
+  return addon.transferProbeCheck(name);
+}
+
 /** 0x46535444, 'DTSF' read as a little-endian uint32: the first field of every frame. */
 export const FRAME_MAGIC: number = addon.FRAME_MAGIC;
 /** Bytes of the fixed frame header. */
@@ -163,6 +271,8 @@ export const MIN_STAGING_BYTES: number = addon.MIN_STAGING_BYTES;
  * the caller's memory (sendmsg with MSG_NOSIGNAL|MSG_DONTWAIT in chunks of IOV_MAX iovecs; writev for
  * fds that are not sockets). Only call it when nothing else is queued on that fd.
  *
+ * `shared[i] !== 0` marks segment i as a shared-memory descriptor (its table entry gets bit 63).
+ *
  * @returns the bytes written: the frame's full length, or fewer (possibly 0) when the socket would
  *   block — then send `frameBytes(..., written)` by ordinary means.
  * @throws {NativeSystemError} on a hard error (EPIPE, ECONNRESET, EBADF, ...); TypeError/RangeError on bad arguments.
@@ -172,8 +282,9 @@ export function writeFrame(
   envelope: ArrayBufferView,
   inline: ArrayBufferView,
   segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>,
+  shared?: Uint8Array,
 ): number {
-  return addon.writeFrame(fd, envelope, inline, segments);
+  return addon.writeFrame(fd, envelope, inline, segments, shared);
 }
 
 /** The total byte length of the frame these parts make (header, table, envelope, inline, segments). */
@@ -205,8 +316,9 @@ export function frameBytesInto(
   inline: ArrayBufferView,
   segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>,
   skip: number,
+  shared?: Uint8Array,
 ): number {
-  return addon.frameBytes(envelope, inline, segments, skip, into);
+  return addon.frameBytes(envelope, inline, segments, skip, into, shared);
 }
 
 /**

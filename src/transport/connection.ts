@@ -7,17 +7,26 @@
  * Writing: one native gather write per frame from the caller's memory; only when the kernel does not
  * take the whole frame at once is the rest copied (so later mutation of the caller's arrays cannot
  * change what is sent) and queued on the socket.
+ * Local peers (Unix sockets): large segments go through shared memory instead (shared-transfer.ts).
  */
 import * as net from 'node:net';
-import { FrameReader, writeFrame, frameBytesInto, socketFd } from '../native';
+import { FrameReader, writeFrame, frameBytesInto, socketFd, type TransferSenderStats } from '../native';
 import { takeSpill, giveSpill } from './spill-pool';
 import { COOKIE_LEN } from '../cluster/cookie';
 import { cookieMatches, checkVersion, helloBlock, versionBlock, VERSION_LEN } from './handshake';
-import { EnvelopeReader, type Header } from '../messages/envelope';
+import { EnvelopeReader, buildEnvelope, MessageKind, type Header } from '../messages/envelope';
+import { SharedTransfer, sharedTransferEnabled, type SharedTransferCounts } from './shared-transfer';
 
 const STAGING_BYTES = 256 * 1024;
 const MAX_FRAMES_PER_COMMIT = 256;
 const EMPTY_SEGMENTS: ArrayBuffer[] = [];
+const EMPTY_VIEWS: ArrayBufferView[] = [];
+const CONTROL_KINDS = {
+  release: MessageKind.SharedRelease,
+  drop: MessageKind.SharedDrop,
+  lost: MessageKind.SharedLost,
+  offer: MessageKind.SharedOffer,
+} as const;
 
 /** Receives each complete frame. `inline` is only valid during the call. */
 export type FrameHandler = (conn: Connection, header: Header, inline: Uint8Array, segments: ArrayBuffer[]) => void;
@@ -53,7 +62,9 @@ export class Connection {
   private readonly staging = new ArrayBuffer(STAGING_BYTES);
   private readonly stagingBytes = new Uint8Array(this.staging);
   private readonly descriptors = new Float64Array(6 * MAX_FRAMES_PER_COMMIT);
-  private readonly reader = new FrameReader(this.staging, this.descriptors);
+  private readonly reader: FrameReader;
+  /** Large segments through shared memory: only to a peer on this host (a Unix socket). */
+  private readonly shared: SharedTransfer | undefined;
   private readonly envelopes = new EnvelopeReader(this.stagingBytes);
   private handshake: Buffer | null;
   private handshakeGot = 0;
@@ -69,8 +80,14 @@ export class Connection {
     private readonly role: 'connecting' | 'accepting',
     private readonly cookie: string,
     private readonly onFrame: FrameHandler,
+    local: boolean,
     make: (onread: net.OnReadOpts) => net.Socket,
   ) {
+    const shm = local && sharedTransferEnabled();
+    this.reader = new FrameReader(this.staging, this.descriptors, { sharedMemory: shm });
+    // Local connections always get one: even a side that does not use shared memory removes the probe
+    // of the peer's SharedHello.
+    this.shared = local ? new SharedTransfer(this.reader, shm, (what, body) => this.sendTransport(CONTROL_KINDS[what], body)) : undefined;
     this.handshake = Buffer.alloc(role === 'connecting' ? VERSION_LEN : COOKIE_LEN + VERSION_LEN);
     let ok!: () => void, fail!: (e: Error) => void;
     this.ready = new Promise<void>((res, rej) => ((ok = res), (fail = rej)));
@@ -99,7 +116,7 @@ export class Connection {
 
   /** Connects to a listening process and sends the cookie. */
   static connect(address: Address, cookie: string, onFrame: FrameHandler): Connection {
-    const conn = new Connection('connecting', cookie, onFrame, (onread) => {
+    const conn = new Connection('connecting', cookie, onFrame, 'path' in address, (onread) => {
       const s = net.connect({ ...address, onread } as net.NetConnectOpts);
       s.setNoDelay?.(true);
       // Written now, so it goes out first even when frames are sent before the connection is up.
@@ -117,7 +134,8 @@ export class Connection {
    * handle so reads land in our memory. The connecting side must present `cookie` first.
    */
   static accept(raw: net.Socket, cookie: string, onFrame: FrameHandler): Connection {
-    return new Connection('accepting', cookie, onFrame, (onread) => {
+    // A Unix-socket peer has no remote address: it is on this host.
+    return new Connection('accepting', cookie, onFrame, typeof raw.remoteAddress !== 'string', (onread) => {
       const handle = (raw as unknown as { _handle: unknown })._handle;
       (raw as unknown as { _handle: unknown })._handle = null;
       const s = new net.Socket({ handle, onread } as unknown as net.SocketConstructorOpts);
@@ -158,9 +176,28 @@ export class Connection {
     else this.socket.ref();
   }
 
-  /** Sends one frame: gather-written from the caller's memory; the unwritten rest, if any, is copied. */
+  /** Large segments sent and received through shared memory on this connection (zeros on TCP). */
+  get sharedCounts(): SharedTransferCounts {
+    return this.shared?.counts ?? { segmentsSent: 0, bytesSent: 0, segmentsReceived: 0, bytesReceived: 0, fallbacks: 0 };
+  }
+
+  /** The counters of this side's pool of shared-memory segments (undefined until it has one). */
+  get sharedPool(): TransferSenderStats | undefined {
+    return this.shared?.poolStats();
+  }
+
+  /**
+   * Sends one frame: gather-written from the caller's memory; the unwritten rest, if any, is copied.
+   * To a local peer, large segments are copied into shared memory instead and only named in the frame.
+   */
   send(envelope: Uint8Array, inline: Uint8Array, segments: ArrayBufferView[]): void {
     if (this.closed) throw new Error(`connection to process ${this.peer} is closed (${this.closeReason})`);
+    let shared: Uint8Array | undefined;
+    if (this.shared !== undefined && segments.length > 0) {
+      const staged = this.shared.stage(segments);
+      segments = staged.segments;
+      shared = staged.shared;
+    }
     const s = this.socket;
     let total = 16 + 8 * segments.length + envelope.byteLength + inline.byteLength;
     for (let i = 0; i < segments.length; i++) total += segments[i].byteLength;
@@ -169,22 +206,39 @@ export class Connection {
     if (this.fd !== undefined && s.writableLength === 0 && !this.handshake) {
       let written: number;
       try {
-        written = writeFrame(this.fd, envelope, inline, segments);
+        written = writeFrame(this.fd, envelope, inline, segments, shared);
       } catch (e) {
         this.close((e as Error).message);
         throw new Error(`connection to process ${this.peer} failed: ${(e as Error).message}`);
       }
       if (written === total) return;
-      this.writeRest(envelope, inline, segments, written, total - written);
+      this.writeRest(envelope, inline, segments, shared, written, total - written);
     } else {
-      this.writeRest(envelope, inline, segments, 0, total);
+      this.writeRest(envelope, inline, segments, shared, 0, total);
+    }
+  }
+
+  /** Sends a frame of the transport's own (the shared-memory control kinds); never throws. */
+  private sendTransport(kind: MessageKind, inline: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.send(buildEnvelope(kind), inline, EMPTY_VIEWS);
+    } catch {
+      /* the connection failed: it is closing, and its segments go with it */
     }
   }
 
   /** Queues a copy of the frame's unwritten rest on the socket, in a pooled buffer when it is large. */
-  private writeRest(envelope: Uint8Array, inline: Uint8Array, segments: ArrayBufferView[], skip: number, rest: number): void {
+  private writeRest(
+    envelope: Uint8Array,
+    inline: Uint8Array,
+    segments: ArrayBufferView[],
+    shared: Uint8Array | undefined,
+    skip: number,
+    rest: number,
+  ): void {
     const spill = takeSpill(rest);
-    frameBytesInto(spill, envelope, inline, segments, skip);
+    frameBytesInto(spill, envelope, inline, segments, skip, shared);
     this.socket.write(spill.length === rest ? spill : spill.subarray(0, rest), () => giveSpill(spill));
   }
 
@@ -195,6 +249,7 @@ export class Connection {
     this.closeReason = reason;
     this.onFail(new Error(reason));
     this.socket.destroy();
+    this.shared?.close();
     for (const h of this.closeHandlers.splice(0)) h(this);
   }
 
@@ -218,6 +273,8 @@ export class Connection {
         return;
       }
       if (this.fd === undefined) this.fd = socketFd(this.socket);
+      const hello = this.shared?.hello();
+      if (hello !== undefined) this.sendTransport(MessageKind.SharedHello, hello);
       this.onReady();
       return;
     }
@@ -234,11 +291,27 @@ export class Connection {
     }
   }
 
+  private onSharedControl(shared: SharedTransfer, kind: MessageKind, body: Uint8Array): void {
+    switch (kind) {
+      case MessageKind.SharedRelease:
+        return shared.onRelease(body);
+      case MessageKind.SharedDrop:
+        return shared.onDrop(body);
+      case MessageKind.SharedHello:
+        return shared.onHello(body);
+      case MessageKind.SharedOffer:
+        return shared.onOffer(body);
+      case MessageKind.SharedLost:
+        return shared.onLost(body);
+    }
+  }
+
   private deliver(count: number): void {
     const d = this.descriptors;
     let needSegments = false;
     for (let i = 0; i < count; i++) if (d[i * 6 + 4] > 0 || d[i * 6 + 5] >= 0) needSegments = true;
     const all = needSegments ? this.reader.takeSegments() : EMPTY_SEGMENTS;
+    if (needSegments && this.shared !== undefined) this.shared.received(all);
     let next = 0;
     for (let i = 0; i < count && !this.closed; i++) {
       const o = i * 6;
@@ -253,6 +326,11 @@ export class Connection {
       }
       const segments = segCount === 0 ? EMPTY_SEGMENTS : all.slice(next, next + segCount);
       next += segCount;
+      if (header.kind >= MessageKind.SharedRelease && header.kind <= MessageKind.SharedLost) {
+        // The transport's own frames. On TCP a peer could be anywhere: names it sends are not ours to touch.
+        if (this.shared !== undefined) this.onSharedControl(this.shared, header.kind, backing.subarray(inlOff, inlOff + inlLen));
+        continue;
+      }
       this.onFrame(this, header, backing.subarray(inlOff, inlOff + inlLen), segments);
     }
   }

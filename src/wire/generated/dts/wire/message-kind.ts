@@ -80,5 +80,34 @@ export enum MessageKind {
    * An operation on the RemoteChannel `ref` the receiver owns (`op` says which; payload: its
    * arguments, or the factory for Create); answered with a Result, except Create.
    */
-  ChannelOp = 31
+  ChannelOp = 31,
+
+  /**
+   * Receiver -> sender on a local connection: these shared-memory transfer segments (payload: the
+   * inline bytes are their ids, float64 little-endian) are no longer used and may be reused.
+   */
+  SharedRelease = 50,
+
+  /**
+   * Sender -> receiver: these transfer segments (same payload) left the sender's pool; unmap them.
+   */
+  SharedDrop = 51,
+
+  /**
+   * Sent once by each side of a local connection that accepts shared-memory segments; the inline
+   * bytes name a probe segment the sender created holding its own name. A peer that can read it
+   * shares the sender's /dev/shm and may send it segments in shared memory; it removes the probe.
+   */
+  SharedHello = 52,
+
+  /**
+   * Sender -> receiver: a new transfer segment (inline bytes: its descriptor, with its name). The
+   * receiver maps it, removes the name, and answers SharedRelease (ready) or SharedLost.
+   */
+  SharedOffer = 53,
+
+  /**
+   * Receiver -> sender: these offered segments (ids as in SharedRelease) could not be mapped.
+   */
+  SharedLost = 54
 }
