@@ -22,6 +22,8 @@ export interface Job {
   /** Retry bookkeeping of a single-item job. */
   delays?: Iterator<number>;
   state?: unknown;
+  /** The lane it last failed on: a retry goes to another lane when there is one (Julia's take/put rotates workers). */
+  avoid?: unknown;
 }
 
 /** Where jobs run: a worker (held for the pmap) or a thread. */
@@ -134,9 +136,10 @@ export function runEngine(input: Iterable<unknown>, lanes: LaneSource, o: Engine
       s.lane.release();
     };
 
-    const nextJob = (): Job | undefined => {
-      const again = ready.shift();
-      if (again !== undefined) return again;
+    const nextJob = (s: LaneState): Job | undefined => {
+      const k = ready.findIndex((j) => j.avoid !== s || active.size < 2);
+      if (k >= 0) return ready.splice(k, 1)[0];
+      if (ready.length > 0 && source.done) return undefined;
       let n = batch;
       if (o.batch === 'auto' && o.total !== undefined) {
         // Never more than a fair share of what is left, so the last calls spread over every lane.
@@ -160,7 +163,7 @@ export function runEngine(input: Iterable<unknown>, lanes: LaneSource, o: Engine
 
     const pump = (s: LaneState): void => {
       while (!finished && !s.dead && s.inflight < depth()) {
-        const job = nextJob();
+        const job = nextJob(s);
         if (job === undefined) break;
         start(s, job);
       }
@@ -203,7 +206,9 @@ export function runEngine(input: Iterable<unknown>, lanes: LaneSource, o: Engine
           outstanding--;
           for (const [i, err] of a.e) {
             outstanding++;
-            void failed(single(job, i), err);
+            const one = single(job, i);
+            one.avoid = s;
+            void failed(one, err);
           }
           pump(s);
         },
@@ -215,13 +220,16 @@ export function runEngine(input: Iterable<unknown>, lanes: LaneSource, o: Engine
           }
           if (finished) return releaseIfIdle(s);
           if (!handleErrors || job.items.length === 1) {
+            job.avoid = s;
             void failed(job, err);
           } else {
             // A whole batch failed (its worker died): each item is handled, and retried, on its own.
             outstanding--;
             for (let i = 0; i < job.items.length; i++) {
               outstanding++;
-              void failed(single(job, i), err);
+              const one = single(job, i);
+              one.avoid = s;
+              void failed(one, err);
             }
           }
           if (!s.dead) pump(s);
