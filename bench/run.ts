@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-const ALL = ['core', 'codec', 'native-frame', 'references'];
+const ALL = ['core', 'codec', 'native-frame', 'references', 'pmap'];
 
 function main(): void {
   const args = process.argv.slice(2);

@@ -64,8 +64,29 @@ function chunkOf(r: Range | ArrayLike<unknown>, lo: number, hi: number): Range |
  */
 function runChunk(body: (x: unknown) => unknown, reducer: ((a: unknown, b: unknown) => unknown) | undefined, chunk: Range | unknown[]): unknown {
   const n = chunk.length;
-  const isRange = chunk instanceof Range;
-  const at = (i: number): unknown => (isRange ? (chunk as Range).start + i * (chunk as Range).step : (chunk as unknown[])[i]);
+  if (chunk instanceof Range) {
+    // The hot case (`distributed(range(0, 2e8), …)`): a plain counted loop, no per-element closure.
+    const start = chunk.start;
+    const step = chunk.step;
+    if (n === 0) return undefined;
+    let v = body(start);
+    if (isThenable(v)) return finishAsync(body, reducer, (i) => start + i * step, n, 0, undefined, v as Promise<unknown>);
+    if (reducer === undefined) {
+      for (let i = 1; i < n; i++) {
+        v = body(start + i * step);
+        if (isThenable(v)) return finishAsync(body, reducer, (k) => start + k * step, n, i, undefined, v as Promise<unknown>);
+      }
+      return undefined;
+    }
+    let ac = v;
+    for (let i = 1; i < n; i++) {
+      v = body(start + i * step);
+      if (isThenable(v)) return finishAsync(body, reducer, (k) => start + k * step, n, i, ac, v as Promise<unknown>);
+      ac = reducer(ac, v);
+    }
+    return ac;
+  }
+  const at = (i: number): unknown => chunk[i];
   let ac: unknown = undefined;
   for (let i = 0; i < n; i++) {
     const v = body(at(i));
@@ -90,6 +111,8 @@ async function finishAsync(
   }
   return reducer !== undefined ? ac : undefined;
 }
+
+const isThenable = (v: unknown): boolean => v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
 
 registerPackageExports({ __distributedChunk: runChunk });
 
