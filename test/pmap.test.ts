@@ -163,3 +163,17 @@ test('asyncmap keeps order and never runs more than ntasks at once; batch_size h
   expect(await asyncmap((a: number, b: number) => a * b, [1, 2], [3, 4])).toEqual([3, 8]);
   await expect(asyncmap(async (x: number) => { if (x === 2) throw new Error('two'); return x; }, [1, 2, 3])).rejects.toThrow('two');
 });
+
+test('on a terminal, progress redraws one bar in place with done/total, rate and ETA', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Progress } = require(path.join(ROOT, 'dist/src/parallel/progress.js'));
+  const out = { isTTY: true, columns: 100, s: '', write(x: string) { this.s += x; return true; } };
+  const p = new Progress('pmap', out, 0);
+  p.begin(100);
+  p.tick(50);
+  p.tick(50);
+  p.end(true);
+  const frames = out.s.split('\r\x1b[2K').filter(Boolean);
+  expect(frames[1]).toMatch(/^\[#{20} {20}\] pmap: 50\/100 \(50%\) [\d.]+ k? ?items\/s ETA [\d.?]+ ?s?$/);
+  expect(frames[frames.length - 1]).toMatch(/^\[#{40}\] pmap: 100\/100 \(100%\) .* in [\d.]+ s\n$/);
+});
