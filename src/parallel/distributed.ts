@@ -7,7 +7,7 @@ import { nworkers, workers } from '../cluster/process-group';
 import { CompositeException } from '../errors';
 import { remotecall, remotecall_fetch } from '../remote/remotecall';
 import type { Future } from '../remote/future';
-import { registerPackageExports } from '../serialization/functions';
+import { registerInternal } from './internal-functions';
 import { Range } from './range';
 import { runInScope } from './sync-scope';
 
@@ -114,7 +114,7 @@ async function finishAsync(
 
 const isThenable = (v: unknown): boolean => v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
 
-registerPackageExports({ __distributedChunk: runChunk });
+registerInternal('distributedChunk', runChunk);
 
 /**
  * Julia's `@distributed`: splits `range` (a `range(a, b)`, an array, or a `[start, stop)` pair) into

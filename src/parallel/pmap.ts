@@ -8,7 +8,7 @@
 import * as os from 'node:os';
 import { myid } from '../cluster/process-group';
 import { remotecall_fetch } from '../remote/remotecall';
-import { registerPackageExports } from '../serialization/functions';
+import { registerInternal } from './internal-functions';
 import { AbstractWorkerPool, cachedFunction, default_worker_pool, usable } from '../pools/worker-pool';
 import { runBatch, type BatchAnswer } from './batch';
 import { isProcessExit, runEngine, type Job, type Lane, type LaneSource } from './map-engine';
@@ -149,7 +149,8 @@ function runBatchRemote(token: unknown, items: unknown[] | Range, spread: boolea
   return Promise.resolve(cachedFunction(token)).then((f) => runBatch(f as (...a: unknown[]) => unknown, items, spread, capture));
 }
 
-registerPackageExports({ __pmapRunCached: runCached, __pmapRunBatch: runBatchRemote });
+registerInternal('pmapRunCached', runCached);
+registerInternal('pmapRunBatch', runBatchRemote);
 
 /**
  * Applies `f` to every element of the collections in parallel and resolves with the results in input

@@ -14,7 +14,7 @@ import { channel_from_id, remoteref_id } from '../remote/ref-api';
 import { lookupRef } from '../remote/ref-store';
 import { remotecall, remotecall_fetch, remotecall_wait, remote_do } from '../remote/remotecall';
 import type { ValueReader, ValueWriter } from '../serialization/registry';
-import { registerPackageExports } from '../serialization/functions';
+import { registerInternal } from '../parallel/internal-functions';
 import { POOL_CALL, type CallForm } from './pool-call';
 
 /** Pools of this process, so a departing worker leaves them all. */
@@ -514,7 +514,20 @@ export class CachingPool extends AbstractWorkerPool {
     for (const rc of m.values()) rc.finalize();
   }
 
-  /** @internal Frees every cached function on every worker (see `clear`). */
+  /**
+   * Removes every function this pool cached on its workers (Julia's `clear!(pool)`; `clear(pool)` calls
+   * this). Returns the pool.
+   *
+   * ```ts
+   * pool.clear();
+   * ```
+   */
+  clear(): this {
+    this.clearCache();
+    return this;
+  }
+
+  /** @internal Frees every cached function on every worker. */
   clearCache(): void {
     for (const m of this.#cache.values()) for (const rc of m.values()) rc.finalize();
     this.#cache.clear();
@@ -616,4 +629,6 @@ export function remote<A extends unknown[], R>(f: (...args: A) => R, pool?: Abst
   return (...args: A) => remotecall_fetch(f, pool ?? default_worker_pool(), ...args) as Promise<Awaited<R>>;
 }
 
-registerPackageExports({ __poolOp: poolOp, __execFromCache: execFromCache, __defaultPoolOfMaster: defaultPoolOfMaster });
+registerInternal('poolOp', poolOp);
+registerInternal('execFromCache', execFromCache);
+registerInternal('defaultPoolOfMaster', defaultPoolOfMaster);

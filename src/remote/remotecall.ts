@@ -7,7 +7,7 @@ import { connectionTo, MessageKind, sendFrame } from '../messages/messaging';
 import { sendCall, sendRequest } from '../messages/requests';
 import { invoke } from '../messages/process-messages';
 import { lookupRef, nextId } from './ref-store';
-import { registerPackageExports } from '../serialization/functions';
+import { registerInternal } from '../parallel/internal-functions';
 import { Future, asRemoteException } from './future';
 import type { RemoteException } from '../errors';
 import { isPoolCallable, POOL_CALL, type PoolCallable } from '../pools/pool-call';
@@ -180,4 +180,4 @@ export function remote_do<A extends unknown[]>(f: RemoteFunction<A, unknown>, pi
 export async function discardResult(f: (...a: unknown[]) => unknown, ...args: unknown[]): Promise<void> {
   await f(...args);
 }
-registerPackageExports({ __discardResult: discardResult });
+registerInternal('discardResult', discardResult);
