@@ -160,3 +160,16 @@ test('the default pool follows addprocs and rmprocs', async () => {
   expect(alive(os)).toBe(false);
   expect(workers()).toEqual(w);
 });
+
+test('a pmap shares its pool: a call or a second pmap waiting for a worker gets one between items', async () => {
+  const one = new WorkerPool([w[0]]);
+  const order: string[] = [];
+  const slow = async (x: number) => { await new Promise((r) => setTimeout(r, 15)); return x; };
+  const a = pmap(slow, one, range(0, 12)).then(() => order.push('a'));
+  await new Promise((r) => setTimeout(r, 20));
+  const b = remotecall_fetch(() => 'b', one).then(() => order.push('b'));
+  const c = pmap(slow, one, range(0, 3)).then(() => order.push('c'));
+  await Promise.all([a, b, c]);
+  expect(order).toEqual(['b', 'c', 'a']);
+  expect(await one.isready()).toBe(true);
+});

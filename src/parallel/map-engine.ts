@@ -41,6 +41,10 @@ export interface LaneSource {
   next(): Promise<Lane | undefined>;
   /** No more lanes are wanted (a waiting `next()` resolves undefined). */
   cancel(): void;
+  /** Whether others wait for the resource lanes hold: lanes then give it back after each call. */
+  contended?(): boolean;
+  /** A lane was given back because of contention: the pending `next()` lets the others go first. */
+  yielded?(): void;
 }
 
 export interface EngineOptions {
@@ -119,6 +123,8 @@ export function runEngine(input: Iterable<unknown>, lanes: LaneSource, o: Engine
       lane: Lane;
       inflight: number;
       dead: boolean;
+      /** Jobs started since the lane was taken. */
+      ran: number;
     }
 
     const finish = (err?: unknown): void => {
@@ -162,9 +168,23 @@ export function runEngine(input: Iterable<unknown>, lanes: LaneSource, o: Engine
     };
 
     const pump = (s: LaneState): void => {
-      while (!finished && !s.dead && s.inflight < depth()) {
+      const contended = !finished && !s.dead && active.has(s) && lanes.contended?.() === true;
+      if (contended && s.ran > 0) {
+        // Share the pool: no new call on this lane; once its calls are done, its worker goes back and
+        // this map queues again behind the others (a fresh lane always runs one job, so all progress).
+        if (s.inflight === 0) {
+          lanes.yielded?.();
+          releaseLane(s);
+          if (!source.done || ready.length > 0) awaitLane();
+        }
+        checkDone();
+        return;
+      }
+      const limit = contended ? 1 : depth();
+      while (!finished && !s.dead && s.inflight < limit) {
         const job = nextJob(s);
         if (job === undefined) break;
+        s.ran++;
         start(s, job);
       }
       if (s.inflight === 0 && (finished || source.done) && ready.length === 0) {
@@ -297,7 +317,7 @@ export function runEngine(input: Iterable<unknown>, lanes: LaneSource, o: Engine
             return;
           }
           if (finished) return lane.release();
-          const s: LaneState = { lane, inflight: 0, dead: false };
+          const s: LaneState = { lane, inflight: 0, dead: false, ran: 0 };
           active.add(s);
           pump(s);
           // Keep taking lanes while there is work nobody has started.

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import { myid } from '../cluster/process-group';
 import { remotecall_fetch } from '../remote/remotecall';
 import { registerInternal } from './internal-functions';
-import { AbstractWorkerPool, cachedFunction, default_worker_pool, usable } from '../pools/worker-pool';
+import { AbstractWorkerPool, cachedFunction, default_worker_pool, usable, type PendingTake } from '../pools/worker-pool';
 import { runBatch, type BatchAnswer } from './batch';
 import { isProcessExit, runEngine, type Job, type Lane, type LaneSource } from './map-engine';
 import { Progress } from './progress';
@@ -76,7 +76,7 @@ function parseArgs(fname: string, rest: unknown[]): { pool: AbstractWorkerPool |
 /** Runs jobs on workers taken from `pool`, each held while the map runs and given back after. */
 function poolLanes(pool: AbstractWorkerPool, f: Function, spread: boolean, capture: boolean, batched: boolean): LaneSource {
   let cancelled = false;
-  let cancelWaiting: (() => void) | undefined;
+  let waiting: PendingTake | undefined;
   const lane = (w: number): Lane => ({
     run(job: Job): Promise<BatchAnswer> {
       const token = pool.functionToken(f, w);
@@ -102,9 +102,9 @@ function poolLanes(pool: AbstractWorkerPool, f: Function, spread: boolean, captu
       if (cancelled) return undefined;
       if (pool.isLocal()) {
         const t = pool.takeCancellable();
-        cancelWaiting = t.cancel;
+        waiting = t;
         const w = await t.promise.catch(() => undefined);
-        cancelWaiting = undefined;
+        if (waiting === t) waiting = undefined;
         return w === undefined ? undefined : lane(w);
       }
       const w = await pool.take().catch(() => undefined);
@@ -117,8 +117,12 @@ function poolLanes(pool: AbstractWorkerPool, f: Function, spread: boolean, captu
     },
     cancel(): void {
       cancelled = true;
-      cancelWaiting?.();
+      waiting?.cancel();
     },
+    // Someone else waits for a worker of this pool (another pmap, a remotecall to the pool): lanes then
+    // give their worker back after each call and queue again behind them, as Julia's take/put per item.
+    contended: () => pool.isLocal() && pool.waiterCount() > (waiting !== undefined ? 1 : 0),
+    yielded: () => waiting?.toBack(),
   };
 }
 

@@ -35,6 +35,14 @@ function checkWorkerId(w: unknown, fname: string): number {
   return w;
 }
 
+/** A `take` that can be called off, or sent to the back of the queue of takes (see `takeCancellable`). */
+export interface PendingTake {
+  promise: Promise<number | undefined>;
+  cancel(): void;
+  /** Lets every take queued now go first. */
+  toBack(): void;
+}
+
 /**
  * What every pool offers (Julia's `AbstractWorkerPool`): `push` adds a worker, `take` waits for a free
  * one and takes it, `put` gives it back, `wait` waits until one is free, `length` counts the pool's
@@ -99,10 +107,11 @@ export abstract class AbstractWorkerPool {
    * @internal Waits for a free worker, as `take`, but can be called off: after `cancel()` the promise
    * resolves `undefined` and no worker is taken for it.
    */
-  takeCancellable(): { promise: Promise<number | undefined>; cancel(): void } {
+  takeCancellable(): PendingTake {
     const w = this.tryTake();
-    if (w !== undefined) return { promise: Promise.resolve(w), cancel: () => undefined };
-    if (this.members.size === 0) return { promise: Promise.reject(new Error('No active worker available in pool')), cancel: () => undefined };
+    const none = (): void => undefined;
+    if (w !== undefined) return { promise: Promise.resolve(w), cancel: none, toBack: none };
+    if (this.members.size === 0) return { promise: Promise.reject(new Error('No active worker available in pool')), cancel: none, toBack: none };
     let entry!: { resolve: (w: number) => void; reject: (e: unknown) => void };
     let settle!: (w: number | undefined) => void;
     const promise = new Promise<number | undefined>((resolve, reject) => {
@@ -117,7 +126,16 @@ export abstract class AbstractWorkerPool {
         settle(undefined);
       }
     };
-    return { promise, cancel };
+    const toBack = (): void => {
+      const i = this.#waiters.indexOf(entry);
+      if (i >= 0) this.#waiters.push(...this.#waiters.splice(i, 1));
+    };
+    return { promise, cancel, toBack };
+  }
+
+  /** @internal How many takes are waiting for a free worker. */
+  waiterCount(): number {
+    return this.#waiters.length;
   }
 
   /** @internal Worker `w` left the cluster: it leaves the pool. */
