@@ -5,13 +5,15 @@
 import { registry } from '../serialization/wire-codec';
 import { WorkerPool } from '../pools/worker-pool';
 import { Range } from './range';
+import { registerInternalFunctions } from './internal-functions';
 
 let done = false;
 
-/** Registers Range and WorkerPool with the codec (idempotent). */
+/** Registers Range and WorkerPool with the codec, and the internal functions that travel by name (idempotent). */
 export function registerParallelTypes(): void {
   if (done) return;
   done = true;
+  registerInternalFunctions();
   registry.registerClass(Range, {
     name: 'distributed-ts.Range',
     encode: (r) => [(r as Range).start, (r as Range).stop, (r as Range).step],
