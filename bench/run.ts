@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-const ALL = ['core', 'codec', 'native-frame', 'references', 'shared-array', 'code-availability'];
+const ALL = ['core', 'codec', 'native-frame', 'references', 'shared-array', 'code-availability', 'pmap'];
 
 function main(): void {
   const args = process.argv.slice(2);

@@ -211,6 +211,7 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
     broadcastMembers({ add: [{ id, address }], remove: [] }, id);
     managers.set(id, manager);
     await manager.manage(id, config, 'register');
+    for (const h of PGRP.onUp) h(id);
     // Idle workers must not keep this process alive (SPEC §3a): only pending requests hold it.
     conn.setUnrefWhenIdle(true);
     child?.unref();

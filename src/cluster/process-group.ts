@@ -42,6 +42,8 @@ class ProcessGroup {
   lazy = true;
   /** Called when a process leaves, so pools, pending calls and references can react. */
   readonly onGone: Array<(id: number) => void> = [];
+  /** Called on process 1 when a worker has joined (the default worker pool takes it in). */
+  readonly onUp: Array<(id: number) => void> = [];
 
   /** Records a process, returning a handle whose `gone` promise settles when it leaves. */
   add(id: number, config: WorkerConfig): ProcessRecord {
