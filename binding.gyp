@@ -12,7 +12,8 @@
         "native/mapping.cc",
         "native/shm_segment.cc",
         "native/file_mapping.cc",
-        "native/transfer_segments.cc"
+        "native/transfer_segments.cc",
+        "native/signals.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -8,6 +8,7 @@
 #include "mapping.h"
 #include "segment_alloc.h"
 #include "shm_segment.h"
+#include "signals.h"
 #include "transfer_segments.h"
 
 namespace {
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("writeFrame", Napi::Function::New<dts::WriteFrame>(env, "writeFrame"));
   exports.Set("frameLength", Napi::Function::New<dts::FrameLength>(env, "frameLength"));
   exports.Set("frameBytes", Napi::Function::New<dts::FrameBytes>(env, "frameBytes"));
+  exports.Set("ignoreSigint", Napi::Function::New<dts::IgnoreSigint>(env, "ignoreSigint"));
   exports.Set("segmentPoolStats", Napi::Function::New<dts::SegmentPoolStats>(env, "segmentPoolStats"));
   exports.Set("FRAME_MAGIC", Napi::Number::New(env, dts::FrameReader::kMagic));
   exports.Set("FRAME_HEADER_BYTES", Napi::Number::New(env, double(dts::FrameReader::kHeaderBytes)));

@@ -170,6 +170,7 @@ export interface TransferSenderConstructor {
 
 interface NativeAddon {
   FrameReader: FrameReaderConstructor;
+  ignoreSigint(): void;
   TransferSender: TransferSenderConstructor;
   transferProbe(prefix: string): string;
   transferProbeCheck(name: string): boolean;
@@ -328,6 +329,15 @@ export function frameBytesInto(
  */
 export function segmentPoolStats(): SegmentPoolStats {
   return addon.segmentPoolStats();
+}
+
+/**
+ * Sets SIGINT to be ignored by this process (workers only: see native/signals.h and
+ * src/worker/interruptible.ts). Breakable `vm` runs still catch it, since Node's SIGINT watchdog
+ * installs its own handler when one starts.
+ */
+export function ignoreSigint(): void {
+  addon.ignoreSigint();
 }
 
 /**

@@ -95,6 +95,15 @@ function runMasterScript(code: string, env: Record<string, string> = {}) {
   return { child, exited, line, output: () => out + err };
 }
 
+/** The script's exit code, or 'still running' (and the script killed) after `ms`; leaves no timer behind. */
+async function exitCodeWithin(m: ReturnType<typeof runMasterScript>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([m.exited, new Promise((r) => (timer = setTimeout(() => r('still running'), ms)))]);
+  clearTimeout(timer);
+  if (code === 'still running') m.child.kill('SIGKILL');
+  return code;
+}
+
 test('workers exit when the master is killed with SIGKILL', async () => {
   const m = runMasterScript(`
     const d = require('./dist/src/index.js');
@@ -119,17 +128,10 @@ test('a master script that ends with workers attached exits normally and takes t
       const f = d.remotecall(() => 1, ids[0]); // an unfetched Future must not keep the master alive either
     });`);
   const pids = JSON.parse((await m.line(/PIDS (\[.*\])/, 20_000))[1]) as number[];
-  const code = await Promise.race([m.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
-  if (code === 'still running') m.child.kill('SIGKILL');
-  expect(code).toBe(0);
+  expect(await exitCodeWithin(m, 10_000)).toBe(0);
   expect(await eventually(() => pids.every((p) => !alive(p)), 5000)).toBe(true);
 });
 
-async function exitCodeWithin(m: ReturnType<typeof runMasterScript>, ms: number): Promise<unknown> {
-  const code = await Promise.race([m.exited, new Promise((r) => setTimeout(() => r('still running'), ms))]);
-  if (code === 'still running') m.child.kill('SIGKILL');
-  return code;
-}
 
 test('a script that awaits rmprocs goes on after it', async () => {
   const m = runMasterScript(`

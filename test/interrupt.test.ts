@@ -92,6 +92,17 @@ test('an idle worker survives interrupt and serves the next call', async () => {
   expect(await remotecall_fetch(() => myid(), w[1])).toBe(w[1]);
 });
 
+test('a worker interrupted right after it joined (before its helper thread is up) survives', async () => {
+  const [fresh] = await addprocs(1);
+  const ospid = await remotecall_fetch(() => process.pid, fresh);
+  interrupt(fresh);
+  interrupt(fresh);
+  await sleep(200);
+  expect(alive(ospid)).toBe(true);
+  expect(await remotecall_fetch(() => myid(), fresh)).toBe(fresh);
+  await dts.rmprocs(fresh);
+});
+
 test('interrupt of an unknown process is a clear error', () => {
   expect(() => interrupt(99)).toThrow(/no worker with id 99/);
   expect(() => interrupt(1)).toThrow(/not a worker id/);

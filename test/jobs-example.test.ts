@@ -14,10 +14,12 @@ test('the jobs example prints one line per job, each done once by a worker, and 
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
+  let timer: NodeJS.Timeout | undefined;
   const code = await Promise.race([
     new Promise<number | null>((r) => child.on('exit', (c) => r(c))),
-    new Promise<string>((r) => setTimeout(() => r('timeout'), 45_000)),
+    new Promise<string>((r) => (timer = setTimeout(() => r('timeout'), 45_000))),
   ]);
+  clearTimeout(timer); // leave no timer behind to hold the test runner
   if (code === 'timeout') child.kill('SIGKILL');
   expect(err).toBe('');
   expect(code).toBe(0);

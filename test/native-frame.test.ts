@@ -687,3 +687,9 @@ describe('large-segment memory pool', () => {
     expect(() => frameBytesInto('x' as unknown as Uint8Array, env, Buffer.alloc(0), [seg], 0)).toThrow(/into must be a Uint8Array/);
   });
 });
+
+test('ignoreSigint validates its arguments', () => {
+  const { rawAddon } = require('../src/native') as { rawAddon: { ignoreSigint: (...a: unknown[]) => void } };
+  // Called with an argument it throws before changing anything (this process keeps its SIGINT handling).
+  expect(() => rawAddon.ignoreSigint(1)).toThrow(/ignoreSigint: takes no arguments/);
+});

@@ -13,6 +13,7 @@
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { InterruptException } from '../errors';
+import { ignoreSigint } from '../native';
 
 const KEEPER = `
 const vm = require('node:vm');
@@ -38,15 +39,20 @@ const KEEPER_DELAY_MS = 100;
 
 /**
  * Makes this process's calls interruptible by SIGINT (workers call it once at start). Calls are breakable
- * at once; the helper thread that makes that cheap, and makes an idle worker survive SIGINT, starts
- * shortly after (until then each call pays Node's own per-run watchdog, and a SIGINT while idle ends the
- * process, as Node's default does).
+ * at once; the helper thread that makes that cheap starts shortly after (until then each call pays
+ * Node's own per-run watchdog). An idle worker survives SIGINT from the start: SIGINT is ignored while
+ * no breakable run holds the watchdog.
  */
 export function enableInterrupts(): void {
   if (enabled) return;
   enabled = true;
+  // Until the helper holds the watchdog, an interrupt that finds the worker idle must not end it.
+  ignoreSigint();
   setTimeout(startKeeper, KEEPER_DELAY_MS).unref();
 }
+
+/** Whether the helper thread holds Node's SIGINT watchdog (from then on no run's end resets SIGINT). */
+let keeperHolds = false;
 
 /** Resolves once the helper thread holds the watchdog (for tests and for code that needs it at once). */
 export function keeperReady(): Promise<void> {
@@ -61,7 +67,10 @@ function startKeeper(): void {
   const keeper = new Worker(KEEPER, { eval: true, stdout: false, stderr: false });
   keeperUp = new Promise<void>((resolve) => {
     keeper.on('message', (m) => {
-      if (m === 'up') return resolve();
+      if (m === 'up') {
+        keeperHolds = true;
+        return resolve();
+      }
       for (const cancel of [...inFlight]) cancel();
     });
     keeper.once('error', () => resolve());
@@ -82,6 +91,8 @@ export function callBreakable(f: Function, args: unknown[]): unknown {
     throw e;
   } finally {
     g[SLOT] = outer;
+    // Node's watchdog set SIGINT back to "exit" as this run ended (no helper run keeps it alive yet).
+    if (!keeperHolds) ignoreSigint();
   }
 }
 
