@@ -170,7 +170,7 @@ export interface TransferSenderConstructor {
 
 interface NativeAddon {
   FrameReader: FrameReaderConstructor;
-  ignoreSigint(): void;
+  ignoreSigint(): boolean;
   TransferSender: TransferSenderConstructor;
   transferProbe(prefix: string): string;
   transferProbeCheck(name: string): boolean;
@@ -332,12 +332,12 @@ export function segmentPoolStats(): SegmentPoolStats {
 }
 
 /**
- * Sets SIGINT to be ignored by this process (workers only: see native/signals.h and
- * src/worker/interruptible.ts). Breakable `vm` runs still catch it, since Node's SIGINT watchdog
- * installs its own handler when one starts.
+ * Sets SIGINT to be ignored by this process unless a breakable `vm` run holds Node's SIGINT watchdog
+ * (workers only: see native/signals.h and src/worker/interruptible.ts); returns whether it did.
+ * Breakable runs started later still catch SIGINT, since the watchdog installs its own handler.
  */
-export function ignoreSigint(): void {
-  addon.ignoreSigint();
+export function ignoreSigint(): boolean {
+  return addon.ignoreSigint();
 }
 
 /**
