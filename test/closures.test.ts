@@ -73,3 +73,19 @@ test('a name defined nowhere still fails on the target with the fix in its messa
 });
 
 declare const definedNowhere: number;
+
+test('a captured RemoteChannel used only through its methods is the channel, not an import binding', async () => {
+  const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+  try {
+    // `rc` is used only as rc.put / rc.take: member names that are also package exports. Only names a
+    // compiler gives import bindings (distributed_ts_1, import_x) may be bound to the package.
+    const rc = new dts.RemoteChannel(() => new dts.Channel(4));
+    await remotecall_fetch(async () => {
+      await rc.put(41);
+    }, w[0]);
+    expect(await rc.take()).toBe(41);
+    dts.finalize(rc);
+  } finally {
+    spy.mockRestore();
+  }
+});

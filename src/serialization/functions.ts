@@ -267,7 +267,8 @@ function analyse(fn: Function, source: string): Shipped {
     if (baselineGlobals.has(name)) continue;
     const own = Object.prototype.hasOwnProperty.call(g, name);
     const props = analysis.memberOnly.get(name);
-    const binding = own ? undefined : name in HELPERS ? HELPER_BINDING : props === undefined ? undefined : importBinding(props);
+    const binding =
+      own ? undefined : name in HELPERS ? HELPER_BINDING : props === undefined || !COMPILER_BINDING.test(name) ? undefined : importBinding(props);
     if (binding !== undefined) aliases.push(name, binding);
     else globals.push(name);
   }
@@ -277,6 +278,13 @@ function analyse(fn: Function, source: string): Shipped {
   const hash = createHash('sha1').update(source).update('\0').update(aliases.join('\0')).digest('base64');
   return { hash, source, globals, aliases, epoch: analysisEpoch };
 }
+
+/**
+ * The names compilers give import bindings: TypeScript's CommonJS output `<module>_<n>` (`distributed_ts_1`,
+ * `index_1`), esbuild's `import_<module>`. Only these are taken for import bindings: a local variable used
+ * only through members named like package exports (`rc.put(1)` on a captured RemoteChannel) is not one.
+ */
+const COMPILER_BINDING = /^(?:import_[\w$]+|[\w$]+_\d+)$/;
 
 /**
  * What an identifier used only as `X.a`, `X.b` is bound to: this package when a, b are its exports,
