@@ -15,7 +15,7 @@ test("import { addprocs } from 'distributed-ts' works", () => {
   expect(out.toString().trim()).toBe('function 1 RemoteException');
 });
 
-test('loading the package stays light: no node:crypto, undici or child_process until needed', () => {
+test('loading the package stays light: no node:crypto, undici, child_process or piscina until needed', () => {
   // A script file, not `node -e` (eval mode loads node:crypto itself).
   const fs = require('node:fs') as typeof import('node:fs');
   const os = require('node:os') as typeof import('node:os');
@@ -26,7 +26,10 @@ test('loading the package stays light: no node:crypto, undici or child_process u
     fs.writeFileSync(
       script,
       `require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))});
-       console.log(JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (crypto|child_process|internal\\/deps\\/undici)/.test(m))));`,
+       console.log(JSON.stringify([
+         ...process.moduleLoadList.filter((m) => /^NativeModule (crypto|child_process|internal\\/deps\\/undici)/.test(m)),
+         ...Object.keys(require.cache).filter((k) => /node_modules[\\/](piscina|acorn|eslint-scope|tsx)[\\/]/.test(k)),
+       ]));`,
     );
     expect(JSON.parse(execFileSync(process.execPath, [script]).toString())).toEqual([]);
     // ...and the cookie, made on first use, is still 16 random characters.

@@ -5,7 +5,7 @@
  * are); `myid()` there is 1.
  */
 import * as path from 'node:path';
-import { Piscina } from 'piscina';
+import type { Piscina as PiscinaPool } from 'piscina';
 import { decodeValue, encodeValue } from '../serialization/wire-codec';
 import type { BatchAnswer } from './batch';
 import type { Job, Lane, LaneSource } from './map-engine';
@@ -34,6 +34,9 @@ const TASK_PATH = ['f', 'items', 'spread', 'capture'] as const;
 
 /** `n` lanes, one per thread of a fresh piscina pool; `close()` stops the threads. */
 export function threadLanes(f: Function, spread: boolean, capture: boolean, n: number): LaneSource & { close(): Promise<void> } {
+  // piscina is required on first use: every process loads this module, few run pmap on threads.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Piscina } = require('piscina') as { Piscina: typeof PiscinaPool };
   const pool = new Piscina({ filename: path.join(__dirname, 'thread-worker.js'), minThreads: n, maxThreads: n, concurrentTasksPerWorker: 1 });
   let given = 0;
   let wake: ((l: Lane | undefined) => void) | undefined;
