@@ -14,6 +14,7 @@ import { badValue, elementInfo, type ElementInfo, type ElementOf, type ElementTy
 import { filePrepare, shmCreate, shmUnlink, type FileMode } from './native-shm';
 import { mapHere, mapSegment, releaseElsewhere } from './segment-remote';
 import { releaseSegment, type Segment, type SegmentInfo } from './segment-table';
+import { sweepStaleSegments } from './stale-segments';
 
 /** Options of {@link SharedArray.create}. */
 export interface SharedArrayOptions<T extends ElementType> {
@@ -136,7 +137,7 @@ export class SharedArray<T extends ElementType = ElementType> {
       creator: myid(),
     });
     if (!empty) {
-      sweepStaleSegments();
+      sweepOnce();
       await shmCreate(key, byteLength);
     }
     const seg = await establish(info, fn, empty ? undefined : () => shmUnlink(key));
@@ -744,49 +745,12 @@ async function runInit<T extends ElementType>(S: SharedArray<T>, init: (S: Share
 
 let swept = false;
 /**
- * A named segment younger than this may belong to a creation in progress by a process this one cannot
- * see: /dev/shm can be shared by containers with their own process ids (as on CI machines), where a
- * live creator's pid looks dead from here. A creator unlinks its segment as soon as its participants
- * have mapped it, far sooner than this.
- */
-const STALE_AFTER_MS = 60_000;
-
-/**
  * Removes segments left in /dev/shm by creators that died between creating and unlinking one (the only
- * window in which a segment has a name). Once per process, before its first segment.
+ * window in which a segment has a name). Once per process, before its first segment; the rules (names
+ * younger than a minute are left alone) are stale-segments.ts's, shared with transfer segments.
  */
-function sweepStaleSegments(): void {
+function sweepOnce(): void {
   if (swept) return;
   swept = true;
-  let names: string[];
-  try {
-    names = fs.readdirSync('/dev/shm');
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const m = /^dts-(\d+)-[0-9a-f]{16}$/.exec(n);
-    if (m === null) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || processExists(pid)) continue;
-    try {
-      if (Date.now() - fs.statSync(`/dev/shm/${n}`).mtimeMs < STALE_AFTER_MS) continue;
-    } catch {
-      continue; // gone already
-    }
-    try {
-      shmUnlink(`/${n}`);
-    } catch {
-      /* another sweeper got it, or not ours to remove */
-    }
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  sweepStaleSegments();
 }
