@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "le_bytes.h"
 #include "segment_alloc.h"
 
 #include <sys/mman.h>
@@ -16,14 +17,9 @@ namespace dts {
 
 namespace {
 
-inline uint32_t Le32(const uint8_t* p) {
-  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-}
-inline uint64_t Le64(const uint8_t* p) { return uint64_t(Le32(p)) | uint64_t(Le32(p + 4)) << 32; }
 
 // A single read never needs more than this (Linux caps one read at ~2 GiB); keeps views small.
 constexpr size_t kMaxRegion = size_t(1) << 30;
-constexpr double kMaxSafe = 9007199254740992.0;  // 2^53
 
 }  // namespace
 

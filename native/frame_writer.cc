@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "le_bytes.h"
 #include "transfer_segments.h"
 
 namespace dts {
@@ -21,22 +22,11 @@ namespace {
 constexpr uint32_t kMagic = 0x46535444;
 constexpr size_t kHeaderBytes = 16;
 constexpr size_t kStackSegments = 256;  // segment tables up to this size are built on the stack
-constexpr double kMaxSafe = 9007199254740992.0;
 
 #ifndef IOV_MAX
 #define IOV_MAX 1024
 #endif
 
-inline void PutLe32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v);
-  p[1] = uint8_t(v >> 8);
-  p[2] = uint8_t(v >> 16);
-  p[3] = uint8_t(v >> 24);
-}
-inline void PutLe64(uint8_t* p, uint64_t v) {
-  PutLe32(p, uint32_t(v));
-  PutLe32(p + 4, uint32_t(v >> 32));
-}
 
 // The parts of one frame, checked; the header and segment table are built into `head`.
 class Frame {
