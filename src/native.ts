@@ -220,11 +220,15 @@ function packageRoot(): string {
   }
 }
 
+/** The path of the loaded addon file (helper threads load the same file). */
+export let addonPath = '';
+
 function loadAddon(): NativeAddon {
   const root = packageRoot();
   const candidates = ['Release', 'Debug'].map((c) => path.join(root, 'build', c, 'distributed_native.node'));
   for (const file of candidates) {
     if (fs.existsSync(file)) {
+      addonPath = file;
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       return require(file) as NativeAddon;
     }

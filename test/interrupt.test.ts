@@ -2,7 +2,8 @@
  * interrupt: a tight synchronous loop on a worker is stopped, the call fails with RemoteException wrapping
  * InterruptException, and the worker serves the next call; awaiting calls fail too; no args = all workers.
  */
-import { dts, teardown, alive } from './helpers';
+import * as path from 'node:path';
+import { dts, teardown, alive, ROOT } from './helpers';
 
 const { addprocs, remotecall, remotecall_fetch, interrupt, workers, myid } = dts;
 const { RemoteException, InterruptException } = dts;
@@ -51,6 +52,28 @@ test('interrupt stops while(true){} on a worker; the worker serves the next call
   expect(await remotecall_fetch((a: number, b: number) => a * b, w[0], 6, 7)).toBe(42);
   expect(workers()).toContain(w[0]);
   expect(alive(ospid)).toBe(true);
+});
+
+test('a loop is broken even when the helper thread starts while the loop runs', async () => {
+  // Node hands SIGINT to the newest breakable run: a helper that started its own run under the loop's
+  // would take every interrupt, and the loop would never break.
+  const [fresh] = await addprocs(1);
+  const module = path.join(ROOT, 'dist', 'src', 'worker', 'interruptible.js');
+  const spinning = remotecall_fetch(
+    (file: string) => {
+      // A shipped function has no `require` of its own: take the worker's (the module is the one it runs).
+      void (process.mainModule!.require(file) as { keeperReady(): Promise<void> }).keeperReady();
+      for (;;) {
+        /* spin */
+      }
+    },
+    fresh,
+    module,
+  );
+  const [r] = await interruptUntilSettled([fresh], [spinning]);
+  expectInterrupted(r, fresh);
+  expect(await remotecall_fetch(() => 'served', fresh)).toBe('served');
+  await dts.rmprocs(fresh);
 });
 
 test('a Future of an interrupted call holds the InterruptException', async () => {

@@ -4,26 +4,48 @@
  *
  * `breakOnSigint` alone costs ~50 µs per run here, because Node starts and joins its SIGINT watchdog
  * thread on every run. That thread is process-wide and reference-counted, so a helper worker thread keeps
- * one breakable run open for the process's life (blocked in `Atomics.wait`): the count never drops to
- * zero, each call's run costs ~1 µs, and a SIGINT that arrives while nothing runs is absorbed instead
- * of killing the worker. The helper's own run is broken by each SIGINT too; it tells this thread, which
- * fails the asynchronous calls still in flight with `InterruptException` (their promises cannot be
- * stopped, and their later outcome is dropped).
+ * one breakable run open (blocked in `Atomics.wait`): the count never drops to zero, each call's run
+ * costs ~1 µs, and a SIGINT that arrives while nothing runs is absorbed instead of killing the worker.
+ *
+ * Node hands a SIGINT only to the most recently started run. So the helper may start its run only while
+ * this thread is in none (else it would take every SIGINT meant for a call's loop, and the loop would
+ * never break): it waits for a go-ahead this thread gives from the event loop, where no run is active,
+ * and this thread waits the few microseconds until the helper's run has begun. A SIGINT that breaks the
+ * helper's run (this thread was idle or awaiting) is reported here, which fails the asynchronous calls
+ * still in flight with `InterruptException` (their promises cannot be stopped; their later outcome is
+ * dropped), and the helper is re-armed the same way.
  */
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { InterruptException } from '../errors';
-import { ignoreSigint } from '../native';
+import { ignoreSigint, addonPath } from '../native';
+
+/** The helper's states, in one shared cell. */
+const PARKED = 0; // out of its run, waiting for a go-ahead
+const GO = 1; // given the go-ahead, not yet in its run
+const ARMING = 2; // claimed the go-ahead, starting its run
+const ARMED = 3; // inside its run: holds the watchdog
 
 const KEEPER = `
 const vm = require('node:vm');
-const { parentPort } = require('node:worker_threads');
-const cell = new Int32Array(new SharedArrayBuffer(4));
-globalThis.__distributed_ts_keeper__ = () => Atomics.wait(cell, 0, 0);
+const { parentPort, workerData } = require('node:worker_threads');
+const { ignoreSigint } = require(workerData.addon);
+const ctl = workerData.ctl;
+globalThis.__distributed_ts_keeper__ = () => {
+  Atomics.store(ctl, 0, ${ARMED});
+  Atomics.notify(ctl, 0);
+  Atomics.wait(ctl, 0, ${ARMED});
+};
 const run = new vm.Script('__distributed_ts_keeper__()', { filename: 'distributed-ts-sigint-keeper.js' });
-parentPort.postMessage('up');
+parentPort.postMessage('ready');
 for (;;) {
-  try { run.runInThisContext({ breakOnSigint: true }); } catch { parentPort.postMessage('sigint'); }
+  while (Atomics.compareExchange(ctl, 0, ${GO}, ${ARMING}) !== ${GO}) Atomics.wait(ctl, 0, ${PARKED});
+  let broken = false;
+  try { run.runInThisContext({ breakOnSigint: true }); } catch { broken = true; }
+  Atomics.store(ctl, 0, ${PARKED});
+  // If no other run holds the watchdog, Node has just set SIGINT back to "exit": undo that at once.
+  ignoreSigint();
+  parentPort.postMessage(broken ? 'sigint' : 'ready');
 }
 `;
 
@@ -36,6 +58,8 @@ const inFlight = new Set<() => void>();
 
 /** How long after start a worker boots the helper thread (kept off the start-up path: `addprocs` waits less). */
 const KEEPER_DELAY_MS = 100;
+/** How long this thread waits for the helper to start its run before trying again later. */
+const ARM_WAIT_MS = 2000;
 
 /**
  * Makes this process's calls interruptible by SIGINT (workers call it once at start). Calls are breakable
@@ -51,8 +75,13 @@ export function enableInterrupts(): void {
   setTimeout(startKeeper, KEEPER_DELAY_MS).unref();
 }
 
-/** Whether the helper thread holds Node's SIGINT watchdog (from then on no run's end resets SIGINT). */
-let keeperHolds = false;
+/** The helper's state cell (undefined until it is started). */
+let ctl: Int32Array | undefined;
+
+/** Whether the helper thread holds Node's SIGINT watchdog (then no run's end resets SIGINT). */
+function keeperHolds(): boolean {
+  return ctl !== undefined && Atomics.load(ctl, 0) === ARMED;
+}
 
 /** Resolves once the helper thread holds the watchdog (for tests and for code that needs it at once). */
 export function keeperReady(): Promise<void> {
@@ -64,18 +93,39 @@ let keeperUp: Promise<void> | undefined;
 
 function startKeeper(): void {
   if (keeperUp !== undefined) return;
-  const keeper = new Worker(KEEPER, { eval: true, stdout: false, stderr: false });
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  ctl = cell;
+  const keeper = new Worker(KEEPER, { eval: true, stdout: false, stderr: false, workerData: { ctl: cell, addon: addonPath } });
   keeperUp = new Promise<void>((resolve) => {
     keeper.on('message', (m) => {
-      if (m === 'up') {
-        keeperHolds = true;
-        return resolve();
-      }
-      for (const cancel of [...inFlight]) cancel();
+      if (m === 'sigint') for (const cancel of [...inFlight]) cancel();
+      const tryArm = (): void => {
+        if (arm(cell)) resolve();
+        else setTimeout(tryArm, KEEPER_DELAY_MS).unref();
+      };
+      tryArm();
     });
     keeper.once('error', () => resolve());
   });
   keeper.unref(); // after the listeners, which would otherwise keep the process alive
+}
+
+/**
+ * Lets the helper start its run, and waits until it has. Called from the event loop only, so no run of
+ * this thread is active and the helper's run goes below every later one. Returns false if the helper
+ * did not take the go-ahead in time (it is then withdrawn).
+ */
+function arm(cell: Int32Array): boolean {
+  if (Atomics.compareExchange(cell, 0, PARKED, GO) !== PARKED) return Atomics.load(cell, 0) === ARMED;
+  Atomics.notify(cell, 0);
+  const until = Date.now() + ARM_WAIT_MS;
+  for (;;) {
+    const state = Atomics.load(cell, 0);
+    if (state === ARMED) return true;
+    if (state === GO && Date.now() >= until && Atomics.compareExchange(cell, 0, GO, PARKED) === GO) return false;
+    // ARMING is a few microseconds of the helper's own work: wait it out whatever the clock says.
+    Atomics.wait(cell, 0, state, state === GO ? Math.max(1, until - Date.now()) : 50);
+  }
 }
 
 /** Calls `f(...args)`; when interrupts are enabled, a SIGINT breaks it with an `InterruptException`. */
@@ -92,7 +142,7 @@ export function callBreakable(f: Function, args: unknown[]): unknown {
   } finally {
     g[SLOT] = outer;
     // Node's watchdog set SIGINT back to "exit" as this run ended (no helper run keeps it alive yet).
-    if (!keeperHolds) ignoreSigint();
+    if (!keeperHolds()) ignoreSigint();
   }
 }
 
