@@ -63,34 +63,49 @@ function chunkOf(r: Range | ArrayLike<unknown>, lo: number, hi: number): Range |
  * `make_preduce_body`), else only run. An async body is awaited item by item. Travels by path.
  */
 function runChunk(body: (x: unknown) => unknown, reducer: ((a: unknown, b: unknown) => unknown) | undefined, chunk: Range | unknown[]): unknown {
-  const n = chunk.length;
-  if (chunk instanceof Range) {
-    // The hot case (`distributed(range(0, 2e8), …)`): a plain counted loop, no per-element closure.
-    const start = chunk.start;
-    const step = chunk.step;
-    if (n === 0) return undefined;
-    let v = body(start);
-    if (isThenable(v)) return finishAsync(body, reducer, (i) => start + i * step, n, 0, undefined, v as Promise<unknown>);
-    if (reducer === undefined) {
-      for (let i = 1; i < n; i++) {
-        v = body(start + i * step);
-        if (isThenable(v)) return finishAsync(body, reducer, (k) => start + k * step, n, i, undefined, v as Promise<unknown>);
-      }
-      return undefined;
-    }
-    let ac = v;
+  if (chunk instanceof Range) return runRangeChunk(body, reducer, chunk.start, chunk.step, chunk.length);
+  return runArrayChunk(body, reducer, chunk);
+}
+
+/**
+ * The hot case (`distributed(range(0, 2e8), …)`): a plain counted loop. No closure captures its locals
+ * (the async fallback builds its indexer elsewhere), so they stay in registers rather than in a
+ * context object read on every iteration (that cost ~15% of a coin-flip loop).
+ */
+function runRangeChunk(body: (x: unknown) => unknown, reducer: ((a: unknown, b: unknown) => unknown) | undefined, start: number, step: number, n: number): unknown {
+  if (n === 0) return undefined;
+  let v = body(start);
+  if (isThenable(v)) return finishAsync(body, reducer, rangeIndexer(start, step), n, 0, undefined, v as Promise<unknown>);
+  if (reducer === undefined) {
     for (let i = 1; i < n; i++) {
       v = body(start + i * step);
-      if (isThenable(v)) return finishAsync(body, reducer, (k) => start + k * step, n, i, ac, v as Promise<unknown>);
-      ac = reducer(ac, v);
+      if (isThenable(v)) return finishAsync(body, reducer, rangeIndexer(start, step), n, i, undefined, v as Promise<unknown>);
     }
-    return ac;
+    return undefined;
   }
-  const at = (i: number): unknown => chunk[i];
+  let ac = v;
+  for (let i = 1; i < n; i++) {
+    v = body(start + i * step);
+    if (isThenable(v)) return finishAsync(body, reducer, rangeIndexer(start, step), n, i, ac, v as Promise<unknown>);
+    ac = reducer(ac, v);
+  }
+  return ac;
+}
+
+function rangeIndexer(start: number, step: number): (i: number) => number {
+  return (i) => start + i * step;
+}
+
+function arrayIndexer(chunk: readonly unknown[]): (i: number) => unknown {
+  return (i) => chunk[i];
+}
+
+function runArrayChunk(body: (x: unknown) => unknown, reducer: ((a: unknown, b: unknown) => unknown) | undefined, chunk: readonly unknown[]): unknown {
+  const n = chunk.length;
   let ac: unknown = undefined;
   for (let i = 0; i < n; i++) {
-    const v = body(at(i));
-    if (v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function') return finishAsync(body, reducer, at, n, i, ac, v as Promise<unknown>);
+    const v = body(chunk[i]);
+    if (isThenable(v)) return finishAsync(body, reducer, arrayIndexer(chunk), n, i, ac, v as Promise<unknown>);
     if (reducer !== undefined) ac = i === 0 ? v : reducer(ac, v);
   }
   return reducer !== undefined ? ac : undefined;
