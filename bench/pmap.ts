@@ -11,7 +11,7 @@
  *
  *     npx tsc -p . && node dist/bench/pmap.js [--quick]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { addprocs, CachingPool, distributed, pmap, range, rmprocs, workers } from '../src/index';
 import { PGRP } from '../src/cluster/process-group';
@@ -50,6 +50,32 @@ async function itemsPerSecond(opts: Record<string, unknown>): Promise<number> {
   return N / dt;
 }
 
+/**
+ * The same coin-flip loop in bare node processes (no distributed-ts): `k` processes at once, `n` flips
+ * each; ms from the first loop's start to the last loop's end (the loops' own clocks, not start-up).
+ */
+function bareCoinFlips(k: number, n: number): Promise<number> {
+  const code = `const t0 = process.hrtime.bigint(); let h = 0; for (let i = 0; i < ${n}; i++) h += Math.random() < 0.5 ? 1 : 0; console.log(t0 + ' ' + process.hrtime.bigint() + ' ' + h);`;
+  const runs = Array.from({ length: k }, () => {
+    return new Promise<[bigint, bigint]>((resolve, reject) => {
+      const c = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.on('error', reject);
+      c.on('exit', (code) => {
+        const [a, b] = out.trim().split(' ');
+        if (code !== 0 || b === undefined) reject(new Error(`bare coin-flip process failed (exit ${code})`));
+        else resolve([BigInt(a), BigInt(b)]);
+      });
+    });
+  });
+  return Promise.all(runs).then((ts) => {
+    const start = ts.map((t) => t[0]).reduce((a, b) => (a < b ? a : b));
+    const end = ts.map((t) => t[1]).reduce((a, b) => (a > b ? a : b));
+    return Number(end - start) / 1e6;
+  });
+}
+
 function coinFlipsSerial(n: number): number {
   let heads = 0;
   for (let i = 0; i < n; i++) heads += Math.random() < 0.5 ? 1 : 0;
@@ -79,20 +105,24 @@ async function main(): Promise<void> {
     const body = (): number => (Math.random() < 0.5 ? 1 : 0);
     await distributed(range(0, 1e6), body, (a: number, b: number) => a + b);
     coinFlipsSerial(1e6);
-    const par: number[] = [], ser: number[] = [];
-    for (let k = 0; k < ROUNDS; k++) {
+    const par: number[] = [], ser: number[] = [], bare1: number[] = [], bare2: number[] = [];
+    for (let k = 0; k < ROUNDS + 2; k++) {
       let t0 = performance.now();
       await distributed(range(0, M), body, (a: number, b: number) => a + b);
       par.push(performance.now() - t0);
       t0 = performance.now();
       coinFlipsSerial(M);
       ser.push(performance.now() - t0);
+      bare1.push(await bareCoinFlips(1, M));
+      bare2.push(await bareCoinFlips(2, M / 2));
     }
     const speedup = median(ser) / median(par);
+    const bareSpeedup = median(bare1) / median(bare2);
     const cap = await twoProcessCapacity(quick ? 300 : 500, quick ? 1 : 3);
     rows.push({ figure: `distributed coin flips (${M.toExponential(0)}), speed-up`, ours: speedup.toFixed(2), baseline: 'serial', ratio: (speedup / 2).toFixed(2), target: '≥ 0.9 per worker' });
     rows.push({ figure: 'machine 2-process capacity', ours: cap.speedup.toFixed(2), baseline: '2.00 = idle', ratio: (speedup / cap.speedup).toFixed(2), target: 'speed-up / capacity' });
-    out.distributed = { parallel_ms: par, serial_ms: ser, speedup, capacity: cap.speedup };
+    rows.push({ figure: 'the same loop in 2 bare node processes, speed-up', ours: bareSpeedup.toFixed(2), baseline: 'bare serial', ratio: (speedup / bareSpeedup).toFixed(2), target: 'speed-up / bare speed-up' });
+    out.distributed = { parallel_ms: par, serial_ms: ser, speedup, capacity: cap.speedup, bare_serial_ms: bare1, bare_parallel_ms: bare2, bare_speedup: bareSpeedup };
 
     const S = quick ? 16e6 : 100e6;
     const sent = (): number => workers().reduce((t, p) => t + (PGRP.get(p)?.connection?.bytesSent ?? 0), 0);
