@@ -75,4 +75,12 @@ import * as self from './index';
 registerBuiltinTypes();
 registerReferenceTypes();
 registerParallelTypes();
-registerPackageExports(self as unknown as Record<string, unknown>);
+
+// TypeScript's CommonJS output declares each re-export as `exports.x = void 0` and then redefines it as a
+// getter, which turns the exports object into a dictionary: every `dts.remotecall(…)` in compiled user
+// code (and in shipped functions, which read the package through the same object) would be a generic
+// lookup. The package's face is a plain object holding the same values instead (all are constants).
+const face: Record<string, unknown> = { ...(self as unknown as Record<string, unknown>) };
+Object.defineProperty(face, '__esModule', { value: true });
+registerPackageExports(face);
+module.exports = face;

@@ -238,7 +238,9 @@ function loadAddon(): NativeAddon {
   );
 }
 
-const addon = loadAddon();
+// A plain copy: the addon's own exports object is a dictionary, so each `addon.x(…)` on it would be a
+// generic lookup (one per frame written, for writeFrame).
+const addon: NativeAddon = { ...loadAddon() };
 
 /** @internal The loaded addon itself, for modules that keep their own typed wrappers (src/shared/native-shm.ts). */
 export const rawAddon: unknown = addon;

@@ -11,7 +11,8 @@ import { cluster_cookie } from './cookie';
 import { ANNOUNCE_PREFIX, eachLine, forwardLine } from './worker-output';
 import { Connection, parseAddress, type Address } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
-import { MessageKind, sendFrame } from '../messages/messaging';
+import { sendFrame } from '../messages/messaging';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { sendRequest, settle } from '../messages/requests';
 import { dropClient } from '../remote/ref-store';
 

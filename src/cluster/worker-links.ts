@@ -11,7 +11,8 @@ import { PGRP } from './process-group';
 import { cluster_cookie } from './cookie';
 import { Connection, parseAddress } from '../transport/connection';
 import { handleFrame, onMessage, reply } from '../messages/process-messages';
-import { MessageKind, setDialer } from '../messages/messaging';
+import { setDialer } from '../messages/messaging';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { sendRequest } from '../messages/requests';
 
 /** Every worker-to-worker connection of this process (both directions). */

@@ -3,9 +3,12 @@
  * FlatBuffers builder, and reading incoming ones without allocating.
  */
 import * as flatbuffers from 'flatbuffers';
-import { Envelope, MessageKind, RefId, RefOp } from '../wire/generated/wire_generated';
+// The generated modules themselves, not wire_generated's re-exports (see test/fast-exports.test.ts).
+import { Envelope } from '../wire/generated/dts/wire/envelope';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
+import { RefId } from '../wire/generated/dts/wire/ref-id';
+import { RefOp } from '../wire/generated/dts/wire/ref-op';
 
-export { MessageKind, RefOp };
 
 /** An envelope's fields as plain values (what the message handlers use). */
 export interface Header {

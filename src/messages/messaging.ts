@@ -6,7 +6,9 @@ import { ProcessExitedException } from '../errors';
 import type { Connection } from '../transport/connection';
 import { encodeValue } from '../serialization/wire-codec';
 import { newPeerCodecState, rollbackPeerState, type PeerCodecState } from '../serialization/functions';
-import { buildEnvelope, MessageKind, RefOp } from './envelope';
+import { buildEnvelope } from './envelope';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
+import { RefOp } from '../wire/generated/dts/wire/ref-op';
 
 const peerStates = new WeakMap<Connection, PeerCodecState>();
 const stateConnections = new WeakMap<PeerCodecState, Connection>();
@@ -103,4 +105,3 @@ export function sendFrame(conn: Connection, kind: MessageKind, payload: unknown,
   if (sentEffects.length !== 0) for (const effect of sentEffects.splice(0)) effect();
 }
 
-export { MessageKind, RefOp };

@@ -5,7 +5,8 @@
  */
 import type { Connection } from '../transport/connection';
 import { ProcessExitedException } from '../errors';
-import { sendFrame, type FrameFields, type MessageKind } from './messaging';
+import { sendFrame, type FrameFields } from './messaging';
+import type { MessageKind } from '../wire/generated/dts/wire/message-kind';
 
 /** What a Result settles a request with. */
 export interface Outcome {

@@ -2,7 +2,9 @@
  * The owner's side of RemoteChannel operations (MessageKind.ChannelOp): make the backing channel from
  * the creator's factory, and run put/take/fetch/isready/wait/close on it for any process.
  */
-import { MessageKind, RefOp, peerState } from '../messages/messaging';
+import { peerState } from '../messages/messaging';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
+import { RefOp } from '../wire/generated/dts/wire/ref-op';
 import { invoke, onFrame, reply } from '../messages/process-messages';
 import { decodeValue } from '../serialization/wire-codec';
 import { myid } from '../cluster/process-group';

@@ -3,7 +3,9 @@
  */
 import { myid } from '../cluster/process-group';
 import { CapturedException, RemoteException } from '../errors';
-import { afterSend, connectionTo, MessageKind, peerOfContext, RefOp } from '../messages/messaging';
+import { afterSend, connectionTo, peerOfContext } from '../messages/messaging';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
+import { RefOp } from '../wire/generated/dts/wire/ref-op';
 import { sendRequest } from '../messages/requests';
 import type { ValueReader, ValueWriter } from '../serialization/registry';
 import { findRef, lookupRef, nextId } from './ref-store';

@@ -16,7 +16,8 @@
  */
 import { myid, PGRP } from '../cluster/process-group';
 import { ProcessExitedException } from '../errors';
-import { connectionTo, MessageKind, sendFrame } from '../messages/messaging';
+import { connectionTo, sendFrame } from '../messages/messaging';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { addClient, refKey } from './ref-store';
 
 /** One reference this process holds to a value owned by process `where`. */

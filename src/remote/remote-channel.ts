@@ -5,7 +5,9 @@
  */
 import { myid } from '../cluster/process-group';
 import { InvalidStateException, RemoteException } from '../errors';
-import { afterSend, connectionTo, MessageKind, peerOfContext, RefOp, sendFrame } from '../messages/messaging';
+import { afterSend, connectionTo, peerOfContext, sendFrame } from '../messages/messaging';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
+import { RefOp } from '../wire/generated/dts/wire/ref-op';
 import { sendRequest } from '../messages/requests';
 import type { ValueReader, ValueWriter } from '../serialization/registry';
 import { Channel } from './channel';

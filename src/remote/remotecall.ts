@@ -3,7 +3,8 @@
  * A call to the calling process itself runs locally, with the caller's very objects.
  */
 import { myid } from '../cluster/process-group';
-import { connectionTo, MessageKind, sendFrame } from '../messages/messaging';
+import { connectionTo, sendFrame } from '../messages/messaging';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { sendCall, sendRequest } from '../messages/requests';
 import { invoke } from '../messages/process-messages';
 import { lookupRef, nextId } from './ref-store';

@@ -1,6 +1,7 @@
 /** `stats(pid)`: what a process holds, for users chasing leaks and for tests. */
 import { myid } from '../cluster/process-group';
-import { connectionTo, MessageKind } from '../messages/messaging';
+import { connectionTo } from '../messages/messaging';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { sendRequest } from '../messages/requests';
 import { localStats, type ProcessStats } from '../messages/process-messages';
 import { flushNotices } from './ref-tracking';

@@ -21,7 +21,7 @@
  * scope, and a miss fails with a ReferenceError that names it and says how to fix it (Julia's UndefVarError).
  */
 import * as vm from 'node:vm';
-import type { FunctionCodec, ValueReader, ValueWriter } from './codec';
+import type { FunctionCodec, ValueReader, ValueWriter } from './registry';
 import type { SourceAnalysis } from './free-identifiers';
 import { readCaptures } from './closure-capture';
 

@@ -2,7 +2,10 @@
  * The process-wide codec: one type registry (function shipping, host types, registered classes), one
  * encoder whose buffer is reused by every frame, one decoder.
  */
-import { Decoder, Encoder, TypeRegistry, type Encoded } from './codec';
+// The defining modules, not the codec.ts facade (a module of re-exports is a slow dictionary object).
+import { Encoder, type Encoded } from './encoder';
+import { Decoder } from './decoder';
+import { TypeRegistry } from './registry';
 import { functionCodec } from './functions';
 
 /** Every type that travels specially is registered here, on every process. */

@@ -14,7 +14,8 @@ import { FrameReader, writeFrame, frameBytesInto, socketFd, type TransferSenderS
 import { takeSpill, giveSpill } from './spill-pool';
 import { COOKIE_LEN } from '../cluster/cookie';
 import { cookieMatches, checkVersion, helloBlock, versionBlock, VERSION_LEN } from './handshake';
-import { EnvelopeReader, buildEnvelope, MessageKind, type Header } from '../messages/envelope';
+import { EnvelopeReader, buildEnvelope, type Header } from '../messages/envelope';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { SharedTransfer, sharedTransferEnabled, type SharedTransferCounts } from './shared-transfer';
 
 const STAGING_BYTES = 256 * 1024;

@@ -11,7 +11,8 @@ import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
 import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
 import { Connection, formatAddress, type Address } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
-import { MessageKind, sendFrame } from '../messages/messaging';
+import { sendFrame } from '../messages/messaging';
+import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import type { Topology } from '../cluster/process-group';
 import { connectToWorker } from '../cluster/worker-links';
 
