@@ -29,10 +29,13 @@ const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice('--only='
 const runs = (section: 'roundtrip' | 'bulk' | 'shared' | 'addprocs'): boolean => only === undefined || only.has(section);
 const progress = (what: string): void => void process.stderr.write(`  ${what}\n`);
 
+/** Untimed round trips before each timed run, ours and the baseline's alike (V8 optimises the hot path's functions after a few thousand). */
+const WARMUP = 3000;
+
 /** Median µs of `n` sequential tiny `remotecall_fetch` round trips to worker `w`. */
 async function remotecallRoundTrip(w: number, n: number): Promise<number> {
   const samples = new Float64Array(n);
-  for (let i = 0; i < 200; i++) await remotecall_fetch(Math.abs, w, -i);
+  for (let i = 0; i < WARMUP; i++) await remotecall_fetch(Math.abs, w, -i);
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await remotecall_fetch(Math.abs, w, -i);
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
     const ours: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       progress(`round trips, ${transport}, round ${r + 1}/${ROUNDS}`);
-      const b = await pingPong({ transport, iterations, warmup: 500 });
+      const b = await pingPong({ transport, iterations, warmup: WARMUP });
       base.push(b.medianUs);
       ours.push(await remotecallRoundTrip(w, iterations));
     }

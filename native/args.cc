@@ -43,16 +43,40 @@ std::string Describe(const Napi::Value& v) {
   return "object";
 }
 
+namespace {
+
+size_t ElementBytes(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array:
+      return 1;
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    default:  // float64, bigint64, biguint64
+      return 8;
+  }
+}
+
+}  // namespace
+
 Bytes GetBytes(const Napi::Value& v, const char* fn, const char* what, bool allowBuffer) {
   Napi::Env env = v.Env();
   Bytes b;
   if (v.IsTypedArray()) {
-    Napi::TypedArray t = v.As<Napi::TypedArray>();
+    // One napi_get_typedarray_info (Napi::TypedArray::ByteLength would make two more): this is on the
+    // path of every frame written.
+    napi_typedarray_type type;
     void* data = nullptr;
     size_t length = 0;
-    napi_get_typedarray_info(env, t, nullptr, &length, &data, nullptr, nullptr);
+    napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr);
     b.data = static_cast<uint8_t*>(data);
-    b.length = t.ByteLength();
+    b.length = length * ElementBytes(type);
     return b;
   }
   if (v.IsDataView()) {

@@ -48,8 +48,10 @@ class Frame {
     uint32_t n = arr.Length();
     segments_.resize(n);
     for (uint32_t i = 0; i < n; i++) {
-      std::string what = Format("segments[%u]", i);
-      segments_[i] = GetBytes(arr.Get(i), fn, what.c_str(), true);
+      Napi::Value seg = arr.Get(i);
+      // The element's name is formatted only for the error message (not once per segment sent).
+      bool ok = seg.IsTypedArray() || seg.IsDataView() || seg.IsArrayBuffer();
+      segments_[i] = GetBytes(seg, fn, ok ? "segment" : Format("segments[%u]", i).c_str(), true);
     }
     const uint8_t* shared = nullptr;
     if (sharedAt != 0 && info.Length() > sharedAt && !info[sharedAt].IsUndefined()) {
@@ -110,8 +112,24 @@ Napi::Value WriteFrame(const Napi::CallbackInfo& info) {
   int fd = int(GetInteger(info[0], fn, "fd", 0, double(INT_MAX)));
   Frame frame(info, 1, fn, 4);
 
-  std::vector<iovec> iov;
-  frame.ForEach([&](uint8_t* p, size_t len) { iov.push_back(iovec{p, len}); });
+  // Small frames (header, envelope, inline, a few segments) gather from the stack: no allocation per frame.
+  iovec stackIov[16];
+  std::vector<iovec> heapIov;
+  size_t parts = 0;
+  frame.ForEach([&](uint8_t*, size_t) { parts++; });
+  iovec* iovData = stackIov;
+  if (parts > 16) {
+    heapIov.resize(parts);
+    iovData = heapIov.data();
+  }
+  size_t fill = 0;
+  frame.ForEach([&](uint8_t* p, size_t len) { iovData[fill++] = iovec{p, len}; });
+  struct {
+    iovec* base;
+    size_t n;
+    size_t size() const { return n; }
+    iovec& operator[](size_t i) { return base[i]; }
+  } iov{iovData, parts};
 
   size_t idx = 0;
   uint64_t written = 0;
