@@ -4,11 +4,11 @@
 
 #include "frame_reader.h"
 #include "frame_writer.h"
+#include "interrupts.h"
 #include "file_mapping.h"
 #include "mapping.h"
 #include "segment_alloc.h"
 #include "shm_segment.h"
-#include "signals.h"
 #include "transfer_segments.h"
 
 namespace {
@@ -18,7 +18,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("writeFrame", Napi::Function::New<dts::WriteFrame>(env, "writeFrame"));
   exports.Set("frameLength", Napi::Function::New<dts::FrameLength>(env, "frameLength"));
   exports.Set("frameBytes", Napi::Function::New<dts::FrameBytes>(env, "frameBytes"));
-  exports.Set("ignoreSigint", Napi::Function::New<dts::IgnoreSigint>(env, "ignoreSigint"));
+  exports.Set("enableInterrupts", Napi::Function::New<dts::EnableInterrupts>(env, "enableInterrupts"));
+  exports.Set("callBreakable", Napi::Function::New<dts::CallBreakable>(env, "callBreakable"));
   exports.Set("segmentPoolStats", Napi::Function::New<dts::SegmentPoolStats>(env, "segmentPoolStats"));
   exports.Set("FRAME_MAGIC", Napi::Number::New(env, dts::FrameReader::kMagic));
   exports.Set("FRAME_HEADER_BYTES", Napi::Number::New(env, double(dts::FrameReader::kHeaderBytes)));

@@ -170,7 +170,8 @@ export interface TransferSenderConstructor {
 
 interface NativeAddon {
   FrameReader: FrameReaderConstructor;
-  ignoreSigint(): boolean;
+  enableInterrupts(onIdleInterrupt: () => void): void;
+  callBreakable(f: Function, args: readonly unknown[]): unknown;
   TransferSender: TransferSenderConstructor;
   transferProbe(prefix: string): string;
   transferProbeCheck(name: string): boolean;
@@ -338,13 +339,16 @@ export function segmentPoolStats(): SegmentPoolStats {
 }
 
 /**
- * Sets SIGINT to be ignored by this process unless a breakable `vm` run holds Node's SIGINT watchdog
- * (workers only: see native/signals.h and src/worker/interruptible.ts); returns whether it did.
- * Breakable runs started later still catch SIGINT, since the watchdog installs its own handler.
+ * Installs this process's SIGINT handler for breakable calls (native/interrupts.h): from then on a SIGINT
+ * terminates the running `callBreakable` call, or, when none runs, calls `onIdleInterrupt` on the
+ * event loop. The process is never ended by SIGINT. Once per process; main thread only.
  */
-export function ignoreSigint(): boolean {
-  return addon.ignoreSigint();
+export function enableNativeInterrupts(onIdleInterrupt: () => void): void {
+  addon.enableInterrupts(onIdleInterrupt);
 }
+
+/** `f(...args)`, broken by a SIGINT (an error with code ERR_SCRIPT_EXECUTION_INTERRUPTED) once enabled. */
+export const callBreakableNative: (f: Function, args: readonly unknown[]) => unknown = addon.callBreakable;
 
 /**
  * The OS file descriptor under a connected net.Socket (Node keeps it on the internal handle), or

@@ -2,8 +2,7 @@
  * interrupt: a tight synchronous loop on a worker is stopped, the call fails with RemoteException wrapping
  * InterruptException, and the worker serves the next call; awaiting calls fail too; no args = all workers.
  */
-import * as path from 'node:path';
-import { dts, teardown, alive, ROOT } from './helpers';
+import { dts, teardown, alive } from './helpers';
 
 const { addprocs, remotecall, remotecall_fetch, interrupt, workers, myid } = dts;
 const { RemoteException, InterruptException } = dts;
@@ -54,24 +53,27 @@ test('interrupt stops while(true){} on a worker; the worker serves the next call
   expect(alive(ospid)).toBe(true);
 });
 
-test('a loop is broken even when the helper thread starts while the loop runs', async () => {
-  // Node hands SIGINT to the newest breakable run: a helper that started its own run under the loop's
-  // would take every interrupt, and the loop would never break.
+test('a loop started the moment a worker joined is broken, and nested breakable calls unwind to the innermost', async () => {
   const [fresh] = await addprocs(1);
-  const module = path.join(ROOT, 'dist', 'src', 'worker', 'interruptible.js');
-  const spinning = remotecall_fetch(
-    (file: string) => {
-      // A shipped function has no `require` of its own: take the worker's (the module is the one it runs).
-      void (process.mainModule!.require(file) as { keeperReady(): Promise<void> }).keeperReady();
+  const spinning = remotecall_fetch(() => {
+    for (;;) {
+      /* spin */
+    }
+  }, fresh);
+  const [r] = await interruptUntilSettled([fresh], [spinning]);
+  expectInterrupted(r, fresh);
+  // A call that itself makes a local (breakable) call spinning inside: the interrupt surfaces in the
+  // inner call, whose rejection the outer call catches, and the outer call goes on.
+  const nested = remotecall_fetch(async () => {
+    const inner = await remotecall_fetch(() => {
       for (;;) {
         /* spin */
       }
-    },
-    fresh,
-    module,
-  );
-  const [r] = await interruptUntilSettled([fresh], [spinning]);
-  expectInterrupted(r, fresh);
+    }, myid()).catch((e: Error) => `caught: ${/InterruptException/.test(e.message)}`);
+    return `outer went on, inner ${String(inner)}`;
+  }, fresh);
+  const [n] = await interruptUntilSettled([fresh], [nested]);
+  expect(n).toEqual({ status: 'fulfilled', value: 'outer went on, inner caught: true' });
   expect(await remotecall_fetch(() => 'served', fresh)).toBe('served');
   await dts.rmprocs(fresh);
 });
@@ -107,7 +109,6 @@ test('with no arguments every worker is interrupted', async () => {
 
 test('an idle worker survives interrupt and serves the next call', async () => {
   const ospid = await remotecall_fetch(() => process.pid, w[1]);
-  await sleep(300); // past the start-up window in which a worker's helper thread is not up yet
   interrupt(w[1]);
   interrupt(w[1]);
   await sleep(200);
@@ -115,7 +116,7 @@ test('an idle worker survives interrupt and serves the next call', async () => {
   expect(await remotecall_fetch(() => myid(), w[1])).toBe(w[1]);
 });
 
-test('a worker interrupted right after it joined (before its helper thread is up) survives', async () => {
+test('a worker interrupted right after it joined survives', async () => {
   const [fresh] = await addprocs(1);
   const ospid = await remotecall_fetch(() => process.pid, fresh);
   interrupt(fresh);

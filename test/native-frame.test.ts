@@ -688,8 +688,12 @@ describe('large-segment memory pool', () => {
   });
 });
 
-test('ignoreSigint validates its arguments', () => {
-  const { rawAddon } = require('../src/native') as { rawAddon: { ignoreSigint: (...a: unknown[]) => void } };
-  // Called with an argument it throws before changing anything (this process keeps its SIGINT handling).
-  expect(() => rawAddon.ignoreSigint(1)).toThrow(/ignoreSigint: takes no arguments/);
+test('enableInterrupts and callBreakable validate their arguments', () => {
+  const { rawAddon } = require('../src/native') as { rawAddon: Record<string, (...a: unknown[]) => unknown> };
+  // Each throws before changing anything: this process keeps Node's own SIGINT handling.
+  expect(() => rawAddon.enableInterrupts()).toThrow(/enableInterrupts: expects one function .*got nothing/);
+  expect(() => rawAddon.enableInterrupts(1)).toThrow(/enableInterrupts: expects one function .*got/);
+  expect(() => rawAddon.callBreakable(() => 1)).toThrow(/callBreakable: expects \(function, array of arguments\)/);
+  expect(() => rawAddon.callBreakable(1, [])).toThrow(/callBreakable: expects/);
+  expect(() => rawAddon.callBreakable(() => 1, [])).toThrow(/enableInterrupts has not been called/);
 });
