@@ -81,6 +81,9 @@ function varintSize(n: number): number {
  * segments[0].byteLength; // 8000000 — a view of the caller's array, not a copy
  * ```
  */
+/** How many objects a message holds before the encoder tracks them in a Map (see `Encoder.idObjs`). */
+const SMALL_IDS = 8;
+
 export class Encoder {
   private readonly reg: TypeRegistry;
   private readonly threshold: number;
@@ -91,7 +94,15 @@ export class Encoder {
   private cap: number;
   private pos = 0;
   private lastUsed = 0;
-  private ids = new Map<object, number>();
+  /**
+   * Objects met so far and their ids (identity and cycles): the first SMALL_IDS in two plain arrays,
+   * searched linearly, the rest in a Map. Most messages hold a handful of objects, and a Map would cost
+   * an identity hash per object and a new Map per message.
+   */
+  private readonly idObjs: Array<object | undefined> = new Array<object | undefined>(SMALL_IDS).fill(undefined);
+  private readonly idNums: number[] = new Array<number>(SMALL_IDS).fill(0);
+  private nIds = 0;
+  private bigIds: Map<object, number> | null = null;
   private nextId = 0;
   private segs: ArrayBufferView[] = [];
   private root = new ShapeNode();
@@ -196,7 +207,10 @@ export class Encoder {
 
   private end(): void {
     // Drop references to the caller's objects now rather than at the next encode.
-    if (this.ids.size !== 0) this.ids = new Map();
+    const objs = this.idObjs;
+    for (let i = Math.min(this.nIds, SMALL_IDS) - 1; i >= 0; i--) objs[i] = undefined;
+    this.nIds = 0;
+    this.bigIds = null;
     if (this.classIds.size !== 0) this.classIds = new Map();
     this.ctx = undefined;
     this.busy = false;
@@ -396,8 +410,36 @@ export class Encoder {
     this.pos = base + n;
   }
 
+  /** The id `o` was given earlier in this message, or undefined. */
+  private idOf(o: object): number | undefined {
+    const n = this.nIds;
+    if (n > SMALL_IDS) return this.bigIds!.get(o);
+    const objs = this.idObjs;
+    for (let i = 0; i < n; i++) if (objs[i] === o) return this.idNums[i];
+    return undefined;
+  }
+
+  /** Gives `o` the next id. */
+  private remember(o: object): void {
+    const id = this.nextId++;
+    const n = this.nIds;
+    if (n < SMALL_IDS) {
+      this.idObjs[n] = o;
+      this.idNums[n] = id;
+      this.nIds = n + 1;
+      return;
+    }
+    if (n === SMALL_IDS) {
+      const big = new Map<object, number>();
+      for (let i = 0; i < SMALL_IDS; i++) big.set(this.idObjs[i]!, this.idNums[i]);
+      this.bigIds = big;
+      this.nIds = n + 1;
+    }
+    this.bigIds!.set(o, id);
+  }
+
   private writeFunction(fn: Function): void {
-    const id = this.ids.get(fn);
+    const id = this.idOf(fn);
     if (id !== undefined) {
       this.u8[this.pos++] = Tag.Ref;
       this.writeUint(id);
@@ -407,7 +449,7 @@ export class Encoder {
     if (codec === null) {
       throw this.fail(`a function${fn.name ? ` (${fn.name})` : ''} (no function codec is set, so functions cannot be sent)`);
     }
-    this.ids.set(fn, this.nextId++);
+    this.remember(fn);
     this.u8[this.pos++] = Tag.Function;
     try {
       codec.encode(fn, this.writer, this.ctx);
@@ -417,13 +459,13 @@ export class Encoder {
   }
 
   private writeObject(o: object): void {
-    const id = this.ids.get(o);
+    const id = this.idOf(o);
     if (id !== undefined) {
       this.u8[this.pos++] = Tag.Ref;
       this.writeUint(id);
       return;
     }
-    this.ids.set(o, this.nextId++);
+    this.remember(o);
     const p = Object.getPrototypeOf(o) as object | null;
     if (p === OBJECT_PROTO) return this.writeRecord(o);
     if (p === ARRAY_PROTO) return this.writeArray(o as unknown[]);
@@ -683,7 +725,7 @@ export class Encoder {
     const u8 = this.u8;
     u8[this.pos++] = Tag.View;
     u8[this.pos++] = kind;
-    const bid = this.ids.get(ab);
+    const bid = this.idOf(ab);
     if (bid !== undefined) {
       // The buffer (or a view covering it) was already sent: share it.
       u8[this.pos++] = Tag.Ref;
@@ -691,7 +733,7 @@ export class Encoder {
       this.writeUint(off);
     } else if (off === 0 && bl === ab.byteLength && !isShared(ab)) {
       // Covers its whole buffer: send the buffer, so other views of it share it.
-      this.ids.set(ab, this.nextId++);
+      this.remember(ab);
       this.writeBufferBytes(ab, 0, bl, v);
       this.u8[this.pos++] = 0;
     } else {
