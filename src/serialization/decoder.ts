@@ -126,7 +126,10 @@ function compileFactory(keys: readonly string[]): ((d: Decoder) => object) | nul
 export class Decoder {
   private readonly reg: TypeRegistry;
   private u8: Uint8Array = new Uint8Array(0);
+  /** A view of the whole buffer under `u8` (made when a float, bigint or date is read, kept while the buffer is the same): no DataView per message. */
   private dv: DataView = new DataView(new ArrayBuffer(0));
+  /** Where `u8` starts in `dv`. */
+  private dvBase = 0;
   private pos = 0;
   private end = 0;
   private segs: readonly ArrayBuffer[] = [];
@@ -197,7 +200,7 @@ export class Decoder {
     this.u8 = inline;
     this.pos = 0;
     this.end = inline.length;
-    this.dv = new DataView(inline.buffer, inline.byteOffset, inline.byteLength);
+    this.dvBase = inline.byteOffset;
     this.segs = segments;
     this.usedSegs = segments.length === 0 ? null : new Uint8Array(segments.length);
     this.ctx = context;
@@ -211,7 +214,6 @@ export class Decoder {
     } finally {
       // Drop every reference to the message and its values.
       this.u8 = EMPTY_U8;
-      this.dv = EMPTY_DV;
       this.segs = [];
       this.usedSegs = null;
       this.refs = [];
@@ -321,6 +323,26 @@ export class Decoder {
     return ucs2Slice.call(this.u8, pos, pos + 2 * n);
   }
 
+  private view(): DataView {
+    const buf = this.u8.buffer;
+    if (this.dv.buffer !== buf) this.dv = new DataView(buf);
+    return this.dv;
+  }
+
+  private f64(): number {
+    if (this.end - this.pos < 8) throw this.bad('truncated number');
+    const v = this.view().getFloat64(this.dvBase + this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  private i64(): bigint {
+    if (this.end - this.pos < 8) throw this.bad('truncated bigint');
+    const v = this.view().getBigInt64(this.dvBase + this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
   // ---- values --------------------------------------------------------------------------------------
 
   /** @internal reads one value (called by compiled record builders) */
@@ -349,18 +371,14 @@ export class Decoder {
       case Tag.NegInt:
         return -this.uint();
       case Tag.Float64: {
-        const v = this.dv.getFloat64(this.pos, true);
-        this.pos += 8;
-        return v;
+        return this.f64();
       }
       case Tag.Str:
         return this.readStr(this.uint());
       case Tag.Str16:
         return this.readStr16();
       case Tag.BigInt64: {
-        const v = this.dv.getBigInt64(this.pos, true);
-        this.pos += 8;
-        return v;
+        return this.i64();
       }
       case Tag.BigIntN:
         return this.readBigInt();
@@ -414,8 +432,7 @@ export class Decoder {
         return s;
       }
       case Tag.Date: {
-        const d = new Date(this.dv.getFloat64(this.pos, true));
-        this.pos += 8;
+        const d = new Date(this.f64());
         this.refs.push(d);
         return d;
       }
@@ -696,3 +713,5 @@ export class Decoder {
 
 const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_DV = new DataView(new ArrayBuffer(0));
+/** Buffers up to this size (a connection's staging memory) keep their DataView between messages. */
+const KEEP_VIEW_BYTES = 4 << 20;

@@ -559,16 +559,18 @@ function readGlobals(r: ValueReader): void {
 /** The function codec the runtime installs in the type registry. */
 export const functionCodec: FunctionCodec = {
   encode(fn: Function, w: ValueWriter, context: unknown): void {
-    const name = fn.name;
-    if (name && (globalThis as Record<string, unknown>)[name] === fn) {
-      w.uint(How.Global);
-      w.string(name);
-      return;
-    }
+    // A registered path first: one Map lookup, where the global-name check is a lookup on the global
+    // object by a varying key (and both resolve to the same function on the other side).
     const p = pathOf.get(fn);
     if (p !== undefined) {
       w.uint(How.Path);
       w.string(p);
+      return;
+    }
+    const name = fn.name;
+    if (name && (globalThis as Record<string, unknown>)[name] === fn) {
+      w.uint(How.Global);
+      w.string(name);
       return;
     }
     const s = shippable(fn);
