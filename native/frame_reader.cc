@@ -120,11 +120,13 @@ void FrameReader::Fail(Napi::Env env, const char* code, const std::string& messa
 // The staging ArrayBuffer or the descriptor table may have been detached (transferred) by the
 // caller; never touch freed memory.
 void FrameReader::CheckMemory(Napi::Env env, const char* fn) {
-  Napi::ArrayBuffer staging = stagingRef_.Value();
-  if (staging.ByteLength() != cap_ || staging.Data() != st_)
+  // One info call per buffer (the Napi accessors would make two or three): this runs on every read.
+  void* data = nullptr;
+  size_t len = 0;
+  if (napi_get_arraybuffer_info(env, stagingRef_.Value(), &data, &len) != napi_ok || len != cap_ || data != st_)
     throw CodedError(env, kErrState, Format("FrameReader.%s: the staging ArrayBuffer was detached or resized", fn));
-  Napi::Float64Array desc = descRef_.Value();
-  if (desc.ElementLength() != descLen_ || desc.Data() != desc_)
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, descRef_.Value(), &type, &len, &data, nullptr, nullptr) != napi_ok || len != descLen_ || data != desc_)
     throw CodedError(env, kErrState, Format("FrameReader.%s: the descriptors Float64Array was detached", fn));
 }
 
@@ -177,7 +179,12 @@ Napi::Value FrameReader::Next(const Napi::CallbackInfo& info) {
                      "descriptor table holds before asking for more memory");
   region_ = kStaging;
   regionLen_ = cap_ - end_;
-  return Napi::Uint8Array::New(env, cap_ - end_, stagingRef_.Value(), end_);
+  // The same region as last time (the usual case: staging compacted to empty) reuses its view.
+  if (!regionView_.IsEmpty() && regionViewOff_ == end_) return regionView_.Value();
+  Napi::Uint8Array view = Napi::Uint8Array::New(env, cap_ - end_, stagingRef_.Value(), end_);
+  regionView_ = Napi::Persistent(view);
+  regionViewOff_ = end_;
+  return view;
 }
 
 Napi::Value FrameReader::Commit(const Napi::CallbackInfo& info) {
