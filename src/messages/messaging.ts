@@ -91,10 +91,29 @@ const NO_FIELDS: FrameFields = {};
  * `requestId` overrides `f.requestId` (so a request needs no copy of its fields object).
  */
 export function sendFrame(conn: Connection, kind: MessageKind, payload: unknown, f: FrameFields = NO_FIELDS, requestId = f.requestId): void {
+  sendFrameWith(conn, kind, payload, f.rootPath ?? 'value', requestId ?? 0, f.responseId ?? 0, f.refWhence ?? 0, f.refId ?? 0, f.op ?? RefOp.Fetch, f.isError ?? false);
+}
+
+/**
+ * `sendFrame` with the fields as arguments: for the hot paths (a call, its result), whose callers would
+ * otherwise pass field objects of many shapes through one site, and every read of one would be generic.
+ */
+export function sendFrameWith(
+  conn: Connection,
+  kind: MessageKind,
+  payload: unknown,
+  rootPath: string | readonly string[],
+  requestId: number,
+  responseId: number,
+  refWhence: number,
+  refId: number,
+  op: RefOp,
+  isError: boolean,
+): void {
   const state = peerState(conn);
   try {
-    const enc = encodeValue(payload, f.rootPath ?? 'value', state);
-    const env = buildEnvelope(kind, requestId, f.responseId, f.refWhence, f.refId, f.op, f.isError);
+    const enc = encodeValue(payload, rootPath, state);
+    const env = buildEnvelope(kind, requestId, responseId, refWhence, refId, op, isError);
     conn.send(env, enc.inline, enc.segments);
   } catch (e) {
     rollbackPeerState(state);

@@ -10,7 +10,7 @@ import { applyNotices, remoteHoldingCount } from '../remote/ref-tracking';
 import { type Header } from './envelope';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { RefOp } from '../wire/generated/dts/wire/ref-op';
-import { peerState, sendFrame } from './messaging';
+import { peerState, sendFrameWith } from './messaging';
 import { fail, settle, pendingCount } from './requests';
 import { PGRP } from '../cluster/process-group';
 import { explainError, type ShippingCounters } from '../serialization/functions';
@@ -78,10 +78,10 @@ export function reply(conn: Connection, requestId: number, value: unknown, isErr
   if (own !== undefined && !own.closed) conn = own;
   if (conn.closed) return;
   try {
-    sendFrame(conn, MessageKind.Result, value, { responseId: requestId, isError, rootPath: 'result' });
+    sendFrameWith(conn, MessageKind.Result, value, 'result', 0, requestId, 0, 0, RefOp.Fetch, isError);
   } catch (e) {
     if (conn.closed) return;
-    sendFrame(conn, MessageKind.Result, e, { responseId: requestId, isError: true, rootPath: 'error' });
+    sendFrameWith(conn, MessageKind.Result, e, 'error', 0, requestId, 0, 0, RefOp.Fetch, true);
   }
 }
 

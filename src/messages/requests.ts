@@ -5,7 +5,8 @@
  */
 import type { Connection } from '../transport/connection';
 import { ProcessExitedException } from '../errors';
-import { sendFrame, type FrameFields } from './messaging';
+import { sendFrame, sendFrameWith, type FrameFields } from './messaging';
+import { RefOp } from '../wire/generated/dts/wire/ref-op';
 import type { MessageKind } from '../wire/generated/dts/wire/message-kind';
 
 /** What a Result settles a request with. */
@@ -64,17 +65,19 @@ export function sendRequest(conn: Connection, kind: MessageKind, payload: unknow
  * Like {@link sendRequest}, for calls: resolves with the answer's value itself, or rejects with
  * `wrapError(value, conn.peer)` when the answer is an error (one Promise per call, no Outcome object).
  */
-export function sendCall(conn: Connection, kind: MessageKind, payload: unknown, fields: FrameFields, wrapError: WrapError): Promise<unknown> {
-  return send(conn, kind, payload, fields, wrapError);
+export function sendCall(conn: Connection, kind: MessageKind, payload: unknown, rootPath: string | readonly string[], wrapError: WrapError): Promise<unknown> {
+  return send(conn, kind, payload, rootPath, wrapError);
 }
 
-function send(conn: Connection, kind: MessageKind, payload: unknown, fields: FrameFields, wrapError: WrapError | undefined): Promise<unknown> {
+/** `fields` is a call's root path alone (sendCall) or a request's fields object (sendRequest). */
+function send(conn: Connection, kind: MessageKind, payload: unknown, fields: FrameFields | string | readonly string[], wrapError: WrapError | undefined): Promise<unknown> {
   const requestId = nextRequestId();
   let p!: Pending;
   const result = new Promise<unknown>((resolve, reject) => (p = { resolve, reject, conn, wrapError }));
   remember(conn, requestId, p);
   try {
-    sendFrame(conn, kind, payload, fields, requestId);
+    if (typeof fields === 'string' || Array.isArray(fields)) sendFrameWith(conn, kind, payload, fields as string | readonly string[], requestId, 0, 0, 0, RefOp.Fetch, false);
+    else sendFrame(conn, kind, payload, fields as FrameFields, requestId);
   } catch (e) {
     result.catch(() => undefined);
     take(requestId);

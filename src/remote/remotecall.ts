@@ -20,7 +20,6 @@ export type Target = number | AbstractWorkerPool;
 
 /** A call travels as `[f, args]`; encode errors name the parts `f` and `args[i]`. */
 const CALL_PATH = ['f', 'args'] as const;
-const CALL_FIELDS = { rootPath: CALL_PATH };
 const remoteError = (value: unknown, pid: number): RemoteException => asRemoteException(pid, value);
 
 /** A function that can be called remotely. */
@@ -93,7 +92,7 @@ export function remotecall_fetch<A extends unknown[], R>(f: RemoteFunction<A, R>
     else {
       const to = checkPid(pid, 'remotecall_fetch');
       if (to === myid()) p = fetchLocally(f, args, to);
-      else p = sendCall(connectionTo(to), MessageKind.CallFetch, [f, args], CALL_FIELDS, remoteError) as Promise<Result<R>>;
+      else p = sendCall(connectionTo(to), MessageKind.CallFetch, [f, args], CALL_PATH, remoteError) as Promise<Result<R>>;
     }
   } catch (e) {
     return Promise.reject(e);
