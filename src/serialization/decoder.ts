@@ -95,11 +95,36 @@ function makeError(base: number, newTarget: Function): Error {
   }
 }
 
+/**
+ * Short ASCII strings recur in every message (function paths, record keys, class names): the last one
+ * seen per hash slot is handed out again when the bytes match, so it is neither rebuilt nor re-hashed
+ * by the Map lookups that follow. Null for a string with non-ASCII bytes.
+ */
+const INTERNED = new Array<string>(256).fill('');
+function internedAscii(u8: Uint8Array, p: number, len: number): string | null {
+  let h = len;
+  for (let i = 0; i < len; i++) {
+    const c = u8[p + i];
+    if (c >= 0x80) return null;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const slot = (h ^ (h >>> 16)) & 255;
+  const known = INTERNED[slot];
+  if (known.length === len) {
+    let i = 0;
+    while (i < len && known.charCodeAt(i) === u8[p + i]) i++;
+    if (i === len) return known;
+  }
+  const fresh = len <= 8 ? shortAscii(u8, p, len)! : shortAscii(u8, p, 8)! + shortAscii(u8, p + 8, len - 8)!;
+  INTERNED[slot] = fresh;
+  return fresh;
+}
+
 function compileFactory(keys: readonly string[]): ((d: Decoder) => object) | null {
   if (!codegen || keys.length === 0 || new Set(keys).size !== keys.length) return null;
   const lits = keys.map((k) => JSON.stringify(k));
   const body =
-    `"use strict";\nconst o = {${lits.map((k) => `${k}: undefined`).join(', ')}};\nd.refs.push(o);\n` +
+    `"use strict";\nconst o = {${lits.map((k) => `${k}: undefined`).join(', ')}};\nd.ref(o);\n` +
     lits.map((k) => `o[${k}] = d.read();`).join('\n') +
     '\nreturn o;';
   try {
@@ -136,6 +161,11 @@ export class Decoder {
   private usedSegs: Uint8Array | null = null;
   /** @internal objects met so far, by id (read by compiled record builders) */
   refs: unknown[] = [];
+  /**
+   * How many of `refs` belong to this message. The array itself is kept between messages (its first
+   * slots cleared) so that a message's first objects do not each cost the array a new backing store.
+   */
+  private nRefs = 0;
   private shapes: Shape[] = [];
   private classes: ClassInfo[] = [];
   private ctx: unknown = undefined;
@@ -216,7 +246,10 @@ export class Decoder {
       this.u8 = EMPTY_U8;
       this.segs = [];
       this.usedSegs = null;
-      this.refs = [];
+      const refs = this.refs;
+      for (let i = this.nRefs - 1; i >= 0; i--) refs[i] = undefined;
+      this.nRefs = 0;
+      if (refs.length > KEEP_REFS) this.refs = [];
       if (this.shapes.length !== 0) this.shapes = [];
       if (this.classes.length !== 0) this.classes = [];
       this.ctx = undefined;
@@ -294,13 +327,9 @@ export class Decoder {
     const end = pos + len;
     if (end > this.end) throw this.bad('truncated string');
     this.pos = end;
-    if (len <= 8) {
-      const s = shortAscii(this.u8, pos, len);
+    if (len <= 16 && len > 0) {
+      const s = internedAscii(this.u8, pos, len);
       if (s !== null) return s;
-    } else if (len <= 16) {
-      const a = shortAscii(this.u8, pos, 8);
-      const b = a === null ? null : shortAscii(this.u8, pos + 8, len - 8);
-      if (b !== null) return a + b;
     }
     return utf8Slice.call(this.u8, pos, end);
   }
@@ -384,7 +413,7 @@ export class Decoder {
         return this.readBigInt();
       case Tag.Ref: {
         const id = this.uint();
-        if (id >= this.refs.length) throw this.bad(`reference to object ${id}, which does not exist yet`);
+        if (id >= this.nRefs) throw this.bad(`reference to object ${id}, which does not exist yet`);
         const v = this.refs[id];
         if (v === PENDING) {
           throw new DecodeError(
@@ -404,19 +433,19 @@ export class Decoder {
         return this.readShaped(this.shapeAt(this.uint()));
       case Tag.Dict: {
         const o = {};
-        this.refs.push(o);
+        this.ref(o);
         this.readDictInto(o, false);
         return o;
       }
       case Tag.NullProtoDict: {
         const o = Object.create(null) as object;
-        this.refs.push(o);
+        this.ref(o);
         this.readDictInto(o, false);
         return o;
       }
       case Tag.Map: {
         const m = new Map<unknown, unknown>();
-        this.refs.push(m);
+        this.ref(m);
         const n = this.count(2);
         for (let i = 0; i < n; i++) {
           const k = this.read();
@@ -426,14 +455,14 @@ export class Decoder {
       }
       case Tag.Set: {
         const s = new Set<unknown>();
-        this.refs.push(s);
+        this.ref(s);
         const n = this.count(1);
         for (let i = 0; i < n; i++) s.add(this.read());
         return s;
       }
       case Tag.Date: {
         const d = new Date(this.f64());
-        this.refs.push(d);
+        this.ref(d);
         return d;
       }
       case Tag.RegExp: {
@@ -486,9 +515,14 @@ export class Decoder {
     }
   }
 
+  /** @internal gives `v` the next object id (called by compiled record builders too) */
+  ref(v: unknown): void {
+    this.refs[this.nRefs++] = v;
+  }
+
   private reserve(): number {
-    const slot = this.refs.length;
-    this.refs.push(PENDING);
+    const slot = this.nRefs;
+    this.ref(PENDING);
     return slot;
   }
 
@@ -507,7 +541,7 @@ export class Decoder {
 
   private readArray(len: number): unknown[] {
     const a: unknown[] = [];
-    this.refs.push(a);
+    this.ref(a);
     const u8 = this.u8;
     let i = 0;
     while (i < len) {
@@ -562,7 +596,7 @@ export class Decoder {
       if (++f.uses === FACTORY_AFTER) f.fn = compileFactory(shape.keys);
     }
     const o = {};
-    this.refs.push(o);
+    this.ref(o);
     this.fill(o, shape);
     return o;
   }
@@ -620,7 +654,7 @@ export class Decoder {
     } else {
       throw this.bad('bad ArrayBuffer mode');
     }
-    this.refs.push(ab);
+    this.ref(ab);
     return ab;
   }
 
@@ -651,7 +685,7 @@ export class Decoder {
   }
 
   private readErrorBody(e: Error): Error {
-    this.refs.push(e);
+    this.ref(e);
     const name = this.read();
     const message = this.read();
     const stack = this.read();
@@ -686,7 +720,7 @@ export class Decoder {
     switch (body) {
       case ClassBody.Fields: {
         const o = Object.create(cls.proto) as object;
-        this.refs.push(o);
+        this.ref(o);
         this.readRecordInto(o);
         return o;
       }
@@ -715,3 +749,5 @@ const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_DV = new DataView(new ArrayBuffer(0));
 /** Buffers up to this size (a connection's staging memory) keep their DataView between messages. */
 const KEEP_VIEW_BYTES = 4 << 20;
+/** A refs table up to this length is kept for the next message. */
+const KEEP_REFS = 1024;
