@@ -47,6 +47,7 @@ class FrameReader : public Napi::ObjectWrap<FrameReader> {
 
   Napi::Value Next(const Napi::CallbackInfo& info);
   Napi::Value Commit(const Napi::CallbackInfo& info);
+  Napi::Value Bound(const Napi::CallbackInfo& info);
   Napi::Value TakeSegments(const Napi::CallbackInfo& info);
   Napi::Value End(const Napi::CallbackInfo& info);
   Napi::Value GetBuffered(const Napi::CallbackInfo& info);

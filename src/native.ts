@@ -66,6 +66,8 @@ export interface FrameReader {
    * table's capacity, call commit(0) again (after consuming them) to parse the rest.
    */
   commit(n: number): number;
+  /** `next` and `commit` as functions bound to this reader (cheaper to call: no `this` to unwrap). */
+  bound(): { next(): Uint8Array; commit(n: number): number };
   /**
    * The buffers of the frames described by the last commit: each frame's dedicated body buffer (if
    * its bodyBufferIndex ≥ 0) then its segments, each segment its own ArrayBuffer of exactly its

@@ -697,3 +697,22 @@ test('enableInterrupts and callBreakable validate their arguments', () => {
   expect(() => rawAddon.callBreakable(1, [])).toThrow(/callBreakable: expects/);
   expect(() => rawAddon.callBreakable(() => 1, [])).toThrow(/enableInterrupts has not been called/);
 });
+
+test('bound() gives next/commit as plain functions on the same reader state', () => {
+  const c = new Collector();
+  const { next, commit } = c.reader.bound();
+  const frame = frameBytes(enc('ENVELOPE'), enc('inline bytes'), [], 0);
+  // Half through the bound functions, the rest through the methods: one reader, one stream.
+  const half = frame.length >> 1;
+  next().set(frame.subarray(0, half));
+  expect(commit(half)).toBe(0);
+  const region = c.reader.next();
+  region.set(frame.subarray(half));
+  expect(c.reader.commit(frame.length - half)).toBe(1);
+  const d = c.descriptors;
+  expect(Buffer.from(new Uint8Array(c.staging, d[0], d[1])).toString()).toBe('ENVELOPE');
+  expect(Buffer.from(new Uint8Array(c.staging, d[2], d[3])).toString()).toBe('inline bytes');
+  // And they validate like the methods.
+  expect(() => commit(-1)).toThrow(/commit/);
+  expect(() => commit(1e12)).toThrow(/exceeds/);
+});

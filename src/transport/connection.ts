@@ -64,6 +64,9 @@ export class Connection {
   private readonly stagingBytes = new Uint8Array(this.staging);
   private readonly descriptors = new Float64Array(6 * MAX_FRAMES_PER_COMMIT);
   private readonly reader: FrameReader;
+  /** The reader's next/commit as bound functions (no unwrap of `this` on the two calls of every read). */
+  private readonly readNext: () => Uint8Array;
+  private readonly readCommit: (n: number) => number;
   /** Large segments through shared memory: only to a peer on this host (a Unix socket). */
   private readonly shared: SharedTransfer | undefined;
   private readonly envelopes = new EnvelopeReader(this.stagingBytes);
@@ -86,6 +89,7 @@ export class Connection {
   ) {
     const shm = local && sharedTransferEnabled();
     this.reader = new FrameReader(this.staging, this.descriptors, { sharedMemory: shm });
+    ({ next: this.readNext, commit: this.readCommit } = this.reader.bound());
     // Local connections always get one: even a side that does not use shared memory removes the probe
     // of the peer's SharedHello.
     this.shared = local ? new SharedTransfer(this.reader, shm, (what, body) => this.sendTransport(CONTROL_KINDS[what], body)) : undefined;
@@ -96,7 +100,7 @@ export class Connection {
     this.onReady = ok;
     this.onFail = fail;
     this.socket = make({
-      buffer: () => (this.handshake ? this.handshake.subarray(this.handshakeGot) : this.reader.next()),
+      buffer: () => (this.handshake ? this.handshake.subarray(this.handshakeGot) : this.readNext()),
       callback: (n: number) => {
         this.onBytes(n);
         return true;
@@ -281,11 +285,11 @@ export class Connection {
     }
     let count: number;
     try {
-      count = this.reader.commit(n);
+      count = this.readCommit(n);
       while (count > 0) {
         this.deliver(count);
         if (this.closed || count < MAX_FRAMES_PER_COMMIT) break;
-        count = this.reader.commit(0);
+        count = this.readCommit(0);
       }
     } catch (e) {
       this.close(`invalid data from process ${this.peer || '?'}: ${(e as Error).message}`);
