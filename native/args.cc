@@ -68,9 +68,18 @@ size_t ElementBytes(napi_typedarray_type t) {
 Bytes GetBytes(const Napi::Value& v, const char* fn, const char* what, bool allowBuffer) {
   Napi::Env env = v.Env();
   Bytes b;
+  if (v.IsTypedArray() || v.IsDataView()) {
+    // Node's napi_get_buffer_info takes any ArrayBufferView and gives its bytes at once, without
+    // working out the element type kind by kind (this is on the path of every frame written).
+    void* data = nullptr;
+    size_t length = 0;
+    if (napi_get_buffer_info(env, v, &data, &length) == napi_ok) {
+      b.data = static_cast<uint8_t*>(data);
+      b.length = length;
+      return b;
+    }
+  }
   if (v.IsTypedArray()) {
-    // One napi_get_typedarray_info (Napi::TypedArray::ByteLength would make two more): this is on the
-    // path of every frame written.
     napi_typedarray_type type;
     void* data = nullptr;
     size_t length = 0;

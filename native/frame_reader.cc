@@ -126,8 +126,8 @@ void FrameReader::CheckMemory(Napi::Env env, const char* fn) {
   size_t len = 0;
   if (napi_get_arraybuffer_info(env, stagingRef_.Value(), &data, &len) != napi_ok || len != cap_ || data != st_)
     throw CodedError(env, kErrState, Format("FrameReader.%s: the staging ArrayBuffer was detached or resized", fn));
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, descRef_.Value(), &type, &len, &data, nullptr, nullptr) != napi_ok || len != descLen_ || data != desc_)
+  // No type asked for: Node-API finds it by testing each typed array kind in turn.
+  if (napi_get_typedarray_info(env, descRef_.Value(), nullptr, &len, &data, nullptr, nullptr) != napi_ok || len != descLen_ || data != desc_)
     throw CodedError(env, kErrState, Format("FrameReader.%s: the descriptors Float64Array was detached", fn));
 }
 
