@@ -47,6 +47,18 @@ test('a code string runs in every global scope: const, function and class become
   expect(await fetchfrom(w[1], () => ew_f(1))).toBe(9);
 });
 
+test('code that declares nothing runs afresh each time, with the global object as this, strict or not', async () => {
+  // Such code runs as a function compiled once (cheaper than a script run); it must behave as a script.
+  await everywhere('globalThis.ew_runs = 0', { procs: w });
+  for (let k = 0; k < 3; k++) await everywhere('globalThis.ew_runs += 1; globalThis.ew_this = this === globalThis', { procs: w });
+  await everywhere("'use strict'; globalThis.ew_strict_this = this === globalThis", { procs: w });
+  for (const p of w) {
+    expect(await remotecall_fetch(() => [globalThis.ew_runs, globalThis.ew_this, globalThis.ew_strict_this], p)).toEqual([3, true, true]);
+  }
+  // What is not a valid script still fails as before (a top-level return would be valid in a function).
+  await expect(everywhere('return 1', { procs: w })).rejects.toThrow(/return|parse/i);
+});
+
 test('instances of a class defined with everywhere travel both ways', async () => {
   const back = await fetchfrom(w[0], () => new EwPoint(-3));
   expect(back).toBeInstanceOf(globalThis.EwPoint as new () => object);

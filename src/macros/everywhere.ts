@@ -128,10 +128,27 @@ function ensurePackageInScope(): void {
 }
 setBeforeFirstCompile(ensurePackageInScope);
 
+/**
+ * Words without which code can declare nothing (no `var`, function or class, no `eval` to declare for
+ * it, no `arguments` to tell a function from a script): such code runs the same as a function body.
+ */
+const DECLARES = /\b(?:var|let|const|function|class|eval|arguments|import|export)\b/;
+/** Declaration-free code compiled as a function (null: it must run as a script), by its text. */
+const bodies = new Map<string, Function | null>();
+
 function runCode(code: string, classes: string[]): void {
   ensurePackageInScope();
-  if (sandboxedGlobals()) runInGlobalScope(code, { filename: `everywhere-${++scriptCount}.js` });
-  else cached(scripts, code, () => new vm.Script(code, { filename: `everywhere-${++scriptCount}.js` })).runInThisContext();
+  if (sandboxedGlobals()) {
+    runInGlobalScope(code, { filename: `everywhere-${++scriptCount}.js` });
+  } else {
+    // Compiled as a script first, so what is not a valid script fails the same way it always did.
+    const script = cached(scripts, code, () => new vm.Script(code, { filename: `everywhere-${++scriptCount}.js` }));
+    // A script run builds a new top-level function each time; code that declares nothing is run as a
+    // function compiled once instead (called with the global object as `this`, as a script sees it).
+    const body = cached(bodies, code, () => (classes.length === 0 && !DECLARES.test(code) ? vm.compileFunction(code, [], { filename: `everywhere-${scriptCount}.js` }) : null));
+    if (body !== null) body.call(globalThis);
+    else script.runInThisContext();
+  }
   const g = globalThis as Record<string, unknown>;
   for (const name of classes) {
     const cls = g[name];
