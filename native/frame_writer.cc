@@ -117,25 +117,19 @@ Napi::Value WriteFrame(const Napi::CallbackInfo& info) {
   std::vector<iovec> heapIov;
   size_t parts = 0;
   frame.ForEach([&](uint8_t*, size_t) { parts++; });
-  iovec* iovData = stackIov;
+  iovec* iov = stackIov;
   if (parts > 16) {
     heapIov.resize(parts);
-    iovData = heapIov.data();
+    iov = heapIov.data();
   }
   size_t fill = 0;
-  frame.ForEach([&](uint8_t* p, size_t len) { iovData[fill++] = iovec{p, len}; });
-  struct {
-    iovec* base;
-    size_t n;
-    size_t size() const { return n; }
-    iovec& operator[](size_t i) { return base[i]; }
-  } iov{iovData, parts};
+  frame.ForEach([&](uint8_t* p, size_t len) { iov[fill++] = iovec{p, len}; });
 
   size_t idx = 0;
   uint64_t written = 0;
   bool useSend = true;
-  while (idx < iov.size()) {
-    size_t cnt = std::min(iov.size() - idx, size_t(IOV_MAX));
+  while (idx < parts) {
+    size_t cnt = std::min(parts - idx, size_t(IOV_MAX));
     ssize_t r;
     if (useSend) {
       msghdr msg;
@@ -159,7 +153,7 @@ Napi::Value WriteFrame(const Napi::CallbackInfo& info) {
     if (r == 0) break;
     written += uint64_t(r);
     size_t left = size_t(r);
-    while (left > 0 && idx < iov.size()) {
+    while (left > 0 && idx < parts) {
       if (left >= iov[idx].iov_len) {
         left -= iov[idx].iov_len;
         idx++;
