@@ -16,6 +16,7 @@ import { PGRP } from '../cluster/process-group';
 import { explainError, type ShippingCounters } from '../serialization/functions';
 import { callBreakable, onInterrupt } from '../worker/interruptible';
 import { InterruptException } from '../errors';
+import { loadDeferredPackage } from '../deferred-package';
 
 /** A handler for a message kind this module does not handle itself. */
 export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
@@ -48,9 +49,14 @@ export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, seg
     case MessageKind.RefOp:
       return handleRefOp(conn, h.op, h.requestId, h.refWhence, h.refId, inline, segments);
     default: {
-      const rawHandler = raw.get(h.kind);
+      let rawHandler = raw.get(h.kind);
+      let handler = extra.get(h.kind);
+      // A worker that deferred the package installs the handlers of its modules when it loads it.
+      if (rawHandler === undefined && handler === undefined && loadDeferredPackage()) {
+        rawHandler = raw.get(h.kind);
+        handler = extra.get(h.kind);
+      }
       if (rawHandler !== undefined) return rawHandler(conn, h, inline, segments);
-      const handler = extra.get(h.kind);
       if (handler === undefined) {
         process.emitWarning(`distributed-ts: ignoring message of kind ${MessageKind[h.kind] ?? h.kind} from process ${conn.peer}`);
         return;

@@ -3,6 +3,7 @@ import * as util from 'node:util';
 import { DecodeError, HookFailure } from './codec-errors';
 import { BufferMode, ClassBody, Tag, ViewKind } from './tags';
 import { AGGREGATE_BASE, ERROR_BASES, VIEW_CTORS, type ClassInfo, type TypeRegistry, type ValueReader } from './registry';
+import { loadDeferredPackage } from '../deferred-package';
 
 type Slicer = (this: Uint8Array, start: number, end: number) => string;
 const bufferProto = Buffer.prototype as unknown as { utf8Slice: Slicer; ucs2Slice: Slicer; latin1Slice: Slicer };
@@ -487,7 +488,9 @@ export class Decoder {
         return this.readClass();
       case Tag.Extension: {
         const tag = this.uint();
-        const ext = this.reg.extByTag.get(tag);
+        let ext = this.reg.extByTag.get(tag);
+        // A worker that deferred the package registers its types when it loads it.
+        if (ext === undefined && loadDeferredPackage()) ext = this.reg.extByTag.get(tag);
         if (ext === undefined) {
           throw new DecodeError(`unknown extension tag ${tag}: the sender has a host type this process has not registered`);
         }
@@ -708,6 +711,7 @@ export class Decoder {
     if (r === 0) {
       const name = this.readString();
       cls = this.reg.classByName.get(name);
+      if (cls === undefined && loadDeferredPackage()) cls = this.reg.classByName.get(name);
       if (cls === undefined) {
         throw new DecodeError(`unknown class ${name}: register it with registerType(${name}) on every process`);
       }

@@ -24,6 +24,8 @@ import * as vm from 'node:vm';
 import type { FunctionCodec, ValueReader, ValueWriter } from './registry';
 import type { SourceAnalysis } from './free-identifiers';
 import { readCaptures } from './closure-capture';
+import { loadDeferredPackage } from '../deferred-package';
+import { PACKAGE_EXPORT_NAMES } from '../worker/package-names';
 
 /** The parser is loaded on first analysis: most workers never ship source, and start faster without it. */
 let analyser: ((source: string) => SourceAnalysis) | undefined;
@@ -124,8 +126,16 @@ function indexBuiltins(): void {
 indexBuiltins();
 
 /** This package's exports (bound to TypeScript's import aliases inside shipped code), and their names. */
-let packageExports: Record<string, unknown> = {};
-const packageExportNames = new Set<string>();
+let packageExports: Record<string, unknown> | undefined;
+/** Known before the package loads (a worker loads it on first use), so `dts.name` is seen as the package. */
+const packageExportNames = new Set<string>(PACKAGE_EXPORT_NAMES);
+
+/** The package's exports on this process (loading the rest of the package on a worker that deferred it). */
+function thePackage(): Record<string, unknown> {
+  if (packageExports === undefined) loadDeferredPackage();
+  if (packageExports === undefined) throw new Error('distributed-ts: the package is not loaded on this process');
+  return packageExports;
+}
 
 /**
  * Makes this package's exported functions travel by name (`distributed-ts:myid`), so
@@ -137,6 +147,14 @@ export function registerPackageExports(exports: Record<string, unknown>): void {
     packageExportNames.add(name);
     if (typeof v === 'function' && !pathOf.has(v)) addPath(`distributed-ts:${name}`, v);
   }
+}
+
+/**
+ * Registers the paths of package functions whose modules are loaded before the package itself (the
+ * cluster's identity functions on a worker): `remotecall_fetch(myid, w)` needs no further loading there.
+ */
+export function registerCorePackageFunctions(fns: Record<string, Function>): void {
+  for (const [name, fn] of Object.entries(fns)) addPath(`distributed-ts:${name}`, fn);
 }
 
 /**
@@ -194,7 +212,9 @@ const HELPER_BINDING = '#helper';
 const PACKAGE_BINDING = '';
 
 /** Loads a module the caller said holds a function, when this process has not loaded it yet. */
-let loadModuleSync: (url: string) => void = () => {
+let loadModuleSync: (url: string) => void = (url) => {
+  // The loader is the package's (everywhere.ts): on a worker that deferred the package, load it first.
+  if (loadDeferredPackage()) return loadModuleSync(url);
   throw new Error('no module loader installed');
 };
 
@@ -304,7 +324,7 @@ function importBinding(props: ReadonlySet<string>): string | undefined {
 
 /** The value a binding stands for on this process (loading a module on first use). */
 function bindingValue(name: string, binding: string): unknown {
-  if (binding === PACKAGE_BINDING) return packageExports;
+  if (binding === PACKAGE_BINDING) return thePackage();
   if (binding === HELPER_BINDING) {
     if (!(name in HELPERS)) throw new Error(`unknown compiler helper ${name}`);
     return HELPERS[name];
@@ -476,7 +496,7 @@ function writeCaptures(fn: Function, s: Shipped, w: ValueWriter, peer: PeerCodec
   w.uint(caps.size);
   for (const [name, v] of caps) {
     const key = `${s.hash}:${name}`;
-    if (v === packageExports) {
+    if (v === packageExports && v !== undefined) {
       w.string(name);
       w.uint(CAPTURE_PACKAGE); // `import * as dts from 'distributed-ts'`: the target's own copy
       continue;
@@ -526,7 +546,7 @@ function readCaptures_(r: ValueReader, hash: string, fn: Function, state: PeerCo
     const key = `${hash}:${name}`;
     let v: unknown;
     if (how === CAPTURE_PACKAGE) {
-      v = packageExports;
+      v = thePackage();
     } else if (how === CAPTURE_SAME) {
       if (state === undefined || !state.receivedCaptures.has(key)) throw new Error(`captured ${name} of shipped function ${hash} is not in this process's cache`);
       v = state.receivedCaptures.get(key);
@@ -610,6 +630,8 @@ export const functionCodec: FunctionCodec = {
       case How.Path: {
         const p = r.string();
         let fn = byPath.get(p);
+        // A worker registers the paths of its package's functions as it loads the modules defining them.
+        if (fn === undefined && p.startsWith('distributed-ts') && loadDeferredPackage()) fn = byPath.get(p);
         if (fn === undefined && p.startsWith('module:')) {
           const url = p.slice(7, p.lastIndexOf('#'));
           loadModuleSync(url);

@@ -5,7 +5,9 @@
  */
 import * as net from 'node:net';
 import * as os from 'node:os';
-import { PGRP } from '../cluster/process-group';
+import { PGRP, myid, nprocs, nworkers, procs, workers } from '../cluster/process-group';
+import { registerBuiltinTypes } from '../serialization/builtin-types';
+import { registerCorePackageFunctions } from '../serialization/functions';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
 import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
@@ -76,6 +78,10 @@ function listen(server: net.Server, opts: WorkerOptions): Promise<Address> {
  */
 export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
   process.env.DISTRIBUTED_TS_WORKER = '1';
+  // What every worker needs before the rest of the package loads (if it ever does): its own error types
+  // travel as themselves, and the identity functions run here by name.
+  registerBuiltinTypes();
+  registerCorePackageFunctions({ myid, nprocs, nworkers, procs, workers, cluster_cookie, start_worker });
   const cookie = opts.cookie ?? (await readCookieFromStdin());
   cluster_cookie(cookie);
   // The master going away closes our stdin: leave with it.

@@ -1,0 +1,103 @@
+/**
+ * A worker starts with only the modules that serve calls; the rest of the package loads the first time
+ * something needs it (src/deferred-package.ts). Each case starts a fresh worker, checks that the package
+ * is not loaded there yet, makes the one kind of first contact that needs it, and checks it works.
+ */
+import { PACKAGE_EXPORT_NAMES } from '../src/worker/package-names';
+import { childWorkers, dts, teardown } from './helpers';
+
+jest.setTimeout(60_000);
+
+const { addprocs, rmprocs, remotecall, remotecall_fetch, myid, RemoteChannel, put, take, pmap, WorkerPool, SharedArray } = dts;
+
+/** Whether the package's index module is loaded on worker `w` (read from its module cache). */
+function packageLoaded(w: number): Promise<boolean> {
+  return remotecall_fetch(() => {
+    const cache = (process as unknown as { mainModule: { constructor: { _cache: Record<string, unknown> } } }).mainModule.constructor._cache;
+    return Object.keys(cache).some((k) => k.endsWith('/dist/src/index.js'));
+  }, w);
+}
+
+/** A fresh worker that has not loaded the package yet. */
+async function freshWorker(): Promise<number> {
+  const [w] = await addprocs(1);
+  expect(await packageLoaded(w)).toBe(false);
+  return w;
+}
+
+afterAll(async () => {
+  await teardown();
+  expect(childWorkers()).toEqual([]);
+});
+
+test('the list of export names a worker defines before loading the package is the package’s', () => {
+  const real = Object.keys(dts).filter((k) => k !== '__esModule');
+  expect([...PACKAGE_EXPORT_NAMES].sort()).toEqual(real.sort());
+});
+
+test('a fresh worker answers myid by name and reads the identity globals without loading the package', async () => {
+  const w = await freshWorker();
+  expect(await remotecall_fetch(myid, w)).toBe(w);
+  const g = await remotecall_fetch(() => {
+    const h = globalThis as unknown as { myid: () => number; nworkers: () => number; RemoteException: { name: string } };
+    return [h.myid(), h.nworkers(), h.RemoteException.name];
+  }, w);
+  expect(g).toEqual([w, 1, 'RemoteException']);
+  expect(await packageLoaded(w)).toBe(false);
+  await rmprocs(w);
+});
+
+test('the first read of any other package global loads the package, and the global then holds its value', async () => {
+  const w = await freshWorker();
+  const seen = await remotecall_fetch(() => {
+    const g = globalThis as unknown as Record<string, unknown>;
+    const first = typeof g.remotecall_fetch;
+    const d = Object.getOwnPropertyDescriptor(g, 'pmap')!;
+    return [first, typeof d.value, d.enumerable];
+  }, w);
+  expect(seen).toEqual(['function', 'function', false]);
+  expect(await packageLoaded(w)).toBe(true);
+  await rmprocs(w);
+});
+
+test('an assignment to a package global before its first read just defines it', async () => {
+  const w = await freshWorker();
+  const v = await remotecall_fetch(() => {
+    const g = globalThis as unknown as Record<string, unknown>;
+    g.pmap = 42;
+    return g.pmap;
+  }, w);
+  expect(v).toBe(42);
+  await rmprocs(w);
+});
+
+test('a Future argument (a type only the package registers) loads it on the fresh worker', async () => {
+  const w = await freshWorker();
+  const f = remotecall(() => 7, 1);
+  const name = await remotecall_fetch((x: { constructor: { name: string } }) => x.constructor.name, w, f);
+  expect(name).toBe('Future');
+  expect(await packageLoaded(w)).toBe(true);
+  await rmprocs(w);
+});
+
+test('a RemoteChannel on a fresh worker (a message kind and functions only the package handles)', async () => {
+  const w = await freshWorker();
+  const rc = new RemoteChannel(w);
+  await put(rc, 'x');
+  expect(await take(rc)).toBe('x');
+  await rmprocs(w);
+});
+
+test('pmap onto a fresh worker (internal functions by name)', async () => {
+  const w = await freshWorker();
+  expect(await pmap((x: number) => x * 2, new WorkerPool([w]), [1, 2, 3])).toEqual([2, 4, 6]);
+  await rmprocs(w);
+});
+
+test('a SharedArray mapped on a fresh worker', async () => {
+  const w = await freshWorker();
+  const S = await SharedArray.create('Float64', 4, { pids: [1, w] });
+  await remotecall_fetch((s: { set: (i: number, v: number) => void }) => s.set(2, 5), w, S);
+  expect(S.get(2)).toBe(5);
+  await rmprocs(w);
+});
