@@ -4,7 +4,9 @@
  * is not loaded there yet, makes the one kind of first contact that needs it, and checks it works.
  */
 import { PACKAGE_EXPORT_NAMES } from '../src/worker/package-names';
-import { childWorkers, dts, teardown } from './helpers';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT, childWorkers, dts, teardown } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -100,4 +102,48 @@ test('a SharedArray mapped on a fresh worker', async () => {
   await remotecall_fetch((s: { set: (i: number, v: number) => void }) => s.set(2, 5), w, S);
   expect(S.get(2)).toBe(5);
   await rmprocs(w);
+});
+
+/** What the start-up pack did on worker `w` (src/worker/module-pack.ts's packStats). */
+function packStatsOf(w: number): Promise<Record<string, unknown> | undefined> {
+  return remotecall_fetch(() => {
+    const cache = (process as unknown as { mainModule: { constructor: { _cache: Record<string, { exports: Record<string, unknown> }> } } }).mainModule.constructor._cache;
+    const key = Object.keys(cache).find((k) => k.endsWith('/dist/src/worker/module-pack.js'));
+    return key === undefined ? undefined : (cache[key].exports.packStats as Record<string, unknown>);
+  }, w);
+}
+
+test('a worker loads its start-up modules from the pack the build wrote, each compiled from its cache', async () => {
+  const [w] = await addprocs(1);
+  const stats = await packStatsOf(w);
+  expect(stats).toMatchObject({ rejected: 0, written: 0, ignored: '' });
+  expect(stats!.fromPack as number).toBeGreaterThan(20);
+  expect(stats!.fromPack).toBe(stats!.packed);
+  // Each is a module of its own, under its own path: requiring it by path gives the same instance.
+  const same = await remotecall_fetch(() => {
+    const req = (process as unknown as { mainModule: { require: (id: string) => Record<string, unknown> } }).mainModule.require;
+    const byPath = req(require_path('serialization/wire-codec.js'));
+    return typeof byPath.registry === 'object' && Object.keys(req(require_path('cluster/process-group.js'))).includes('myid');
+    function require_path(p: string): string {
+      const mm = (process as unknown as { mainModule: { filename: string } }).mainModule.filename;
+      return mm.replace(/worker[\\/]main\.js$/, p);
+    }
+  }, w);
+  expect(same).toBe(true);
+  await rmprocs(w);
+});
+
+test('a pack older than a module it holds is ignored: the worker loads from the files', async () => {
+  const file = path.join(ROOT, 'dist', 'src', 'serialization', 'tags.js');
+  const st = fs.statSync(file);
+  fs.utimesSync(file, st.atime, new Date(st.mtimeMs + 5000));
+  try {
+    const [w] = await addprocs(1);
+    const stats = await packStatsOf(w);
+    expect(stats).toMatchObject({ packed: 0, fromPack: 0, ignored: expect.stringContaining('tags.js changed') });
+    expect(await remotecall_fetch((x: number) => x * 3, w, 5)).toBe(15);
+    await rmprocs(w);
+  } finally {
+    fs.utimesSync(file, st.atime, st.mtime);
+  }
 });

@@ -3,6 +3,7 @@
  * Entry point of a local worker process (started by LocalManager): `node main.js [--transport=unix|tcp] [--bind-to=addr[:port]]`.
  * The cookie arrives on stdin, never on the command line.
  */
+import './module-pack'; // first: the modules below load from the pack the build wrote
 import { start_worker } from './start-worker';
 import { installWorkerGlobals } from './globals';
 import { enableInterrupts } from './interruptible';

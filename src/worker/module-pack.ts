@@ -1,0 +1,235 @@
+/**
+ * The modules a worker loads at start-up, from one file: their sources and V8's code cache for them
+ * (`dist/worker-pack.bin`, written at build time by `scripts/write-worker-pack.js`: a real worker that
+ * joins and serves a few calls, so the functions start-up runs are compiled when it is written).
+ *
+ * Every worker loads the same few dozen modules. Node resolves each `require` through path arithmetic,
+ * `stat`s, `realpath` and package.json lookups, reads the file and compiles it; from the pack a worker
+ * makes one read and compiles each module from its cached bytecode (together about a third of what
+ * loading them costs). Each module is still a module of its own: same filename, same line numbers, in
+ * Node's module cache under its own path, so a later `require` of it by path finds the same instance.
+ *
+ * The pack is used only when every module in it still has the size and modification time it had when
+ * the pack was written (a rebuilt dist/ without a new pack loads from the files), and V8 checks each
+ * cached compilation against its source, its version and its flags (a rejected one is compiled anew).
+ *
+ * Importing this module installs the pack, so it is the worker entry's first import.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+import Module = require('node:module');
+
+/** dist/ (this file is dist/src/worker/module-pack.js). */
+const DIST = path.join(__dirname, '..', '..');
+/** The pack the build writes. */
+export const PACK_FILE = path.join(DIST, 'worker-pack.bin');
+/** Set by the build script on the worker it starts: write the pack there when the worker exits. */
+const WRITE_TO = process.env.DISTRIBUTED_TS_WRITE_WORKER_PACK;
+const MAGIC = 'dts-worker-pack-1';
+
+/** What the pack did in this process (read by tests). */
+export const packStats = { packed: 0, fromPack: 0, rejected: 0, written: 0, ignored: '' };
+
+interface PackedModule {
+  /** Path below dist/. */
+  file: string;
+  size: number;
+  mtimeMs: number;
+  /** The module's requests that resolved to other packed modules: request → path below dist/. */
+  deps: Record<string, string>;
+  source: [offset: number, length: number];
+  cache: [offset: number, length: number];
+}
+interface LoadedModule extends PackedModule {
+  abs: string;
+  bytes: Buffer;
+}
+
+interface NodeModuleInternals {
+  exports: unknown;
+  filename: string;
+  paths: string[];
+  loaded: boolean;
+  require(id: string): unknown;
+  _compile(content: string, filename: string): unknown;
+}
+interface ModuleStatics {
+  new (id: string, parent: unknown): NodeModuleInternals;
+  prototype: NodeModuleInternals;
+  _resolveFilename(request: string, parent: unknown, isMain: boolean, options?: unknown): string;
+  _nodeModulePaths(dir: string): string[];
+  _extensions: NodeJS.RequireExtensions;
+  _cache: Record<string, NodeModuleInternals | undefined>;
+  wrap(source: string): string;
+}
+const M = Module as unknown as ModuleStatics;
+
+type Wrapper = (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => unknown;
+
+/** `require` as Node gives a module; requests in `deps` load from the pack without resolution. */
+function requireFor(mod: NodeModuleInternals, deps: Record<string, string> | undefined, load: ((file: string, parent: NodeModuleInternals) => unknown) | undefined): NodeJS.Require {
+  const req = ((id: string) => {
+    const packed = deps?.[id];
+    return packed !== undefined && load !== undefined ? load(packed, mod) : mod.require(id);
+  }) as NodeJS.Require;
+  req.resolve = ((request: string, options?: { paths?: string[] }) => M._resolveFilename(request, mod, false, options)) as NodeJS.RequireResolve;
+  req.main = require.main;
+  req.extensions = M._extensions;
+  req.cache = M._cache as NodeJS.Dict<NodeModule>;
+  return req;
+}
+
+function wrapped(content: string): string {
+  return M.wrap(content.startsWith('#!') ? content.replace(/^#!.*/, '') : content);
+}
+
+/** The packed modules, or undefined (with the reason in packStats.ignored) when the pack cannot be used. */
+function readPack(): Map<string, LoadedModule> | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(PACK_FILE);
+  } catch {
+    packStats.ignored = 'no pack';
+    return undefined;
+  }
+  let header: { magic: string; modules: PackedModule[] };
+  let headerLen: number;
+  try {
+    headerLen = bytes.readUInt32LE(0);
+    header = JSON.parse(bytes.toString('utf8', 4, 4 + headerLen)) as { magic: string; modules: PackedModule[] };
+  } catch {
+    packStats.ignored = 'unreadable pack';
+    return undefined;
+  }
+  if (header.magic !== MAGIC || !Array.isArray(header.modules)) {
+    packStats.ignored = 'not a pack of this version';
+    return undefined;
+  }
+  const body = bytes.subarray(4 + headerLen);
+  const modules = new Map<string, LoadedModule>();
+  for (const m of header.modules) {
+    const abs = path.join(DIST, m.file);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(abs);
+    } catch {
+      packStats.ignored = `${m.file} is gone`;
+      return undefined;
+    }
+    if (st.size !== m.size || st.mtimeMs !== m.mtimeMs) {
+      packStats.ignored = `${m.file} changed since the pack was written`;
+      return undefined;
+    }
+    modules.set(abs, { ...m, abs, bytes: body });
+  }
+  return modules;
+}
+
+/** Loads the worker's start-up modules from the pack (Module._compile of the files Node itself loads). */
+function usePack(): void {
+  const modules = readPack();
+  if (modules === undefined) return;
+  packStats.packed = modules.size;
+  const run = (mod: NodeModuleInternals, m: LoadedModule): unknown => {
+    const source = m.bytes.toString('utf8', m.source[0], m.source[0] + m.source[1]);
+    const cachedData = m.bytes.subarray(m.cache[0], m.cache[0] + m.cache[1]);
+    const script = new vm.Script(wrapped(source), { filename: m.abs, cachedData });
+    if (script.cachedDataRejected === true) packStats.rejected++;
+    packStats.fromPack++;
+    const fn = script.runInThisContext({ displayErrors: true }) as Wrapper;
+    return fn.call(mod.exports, mod.exports, requireFor(mod, m.deps, load), mod, m.abs, path.dirname(m.abs));
+  };
+  // A packed module required by a packed module: made here, as Node's loader would (cached first, so
+  // a cycle sees the partial exports; removed again if it throws).
+  const load = (file: string, parent: NodeModuleInternals): unknown => {
+    const abs = path.join(DIST, file);
+    const cached = M._cache[abs];
+    if (cached !== undefined) return cached.exports;
+    const m = modules.get(abs);
+    if (m === undefined) return parent.require(abs);
+    const mod = new M(abs, parent);
+    mod.filename = abs;
+    mod.paths = M._nodeModulePaths(path.dirname(abs));
+    M._cache[abs] = mod;
+    try {
+      run(mod, m);
+    } catch (e) {
+      delete M._cache[abs];
+      throw e;
+    }
+    mod.loaded = true;
+    return mod.exports;
+  };
+  // The modules the entry requires come through Node's loader: compile those from the pack too.
+  const original = M.prototype._compile;
+  M.prototype._compile = function (this: NodeModuleInternals, content: string, filename: string): unknown {
+    const m = modules.get(filename);
+    if (m === undefined) return original.call(this, content, filename);
+    return run(this, m);
+  };
+}
+
+/** Build mode: compile from the files as usual, note each module and its requests, write the pack at exit. */
+function writePackAtExit(to: string): void {
+  const srcRoot = path.join(DIST, 'src') + path.sep;
+  const noted = new Map<string, { script: vm.Script; source: string; deps: Record<string, string> }>();
+  const original = M.prototype._compile;
+  M.prototype._compile = function (this: NodeModuleInternals, content: string, filename: string): unknown {
+    // Only the package's own modules, and none that uses import() (a vm.Script has no loader for it).
+    if (!filename.startsWith(srcRoot) || content.includes('import(')) return original.call(this, content, filename);
+    const script = new vm.Script(wrapped(content), { filename });
+    const deps: Record<string, string> = {};
+    noted.set(filename, { script, source: content, deps });
+    const mod = this;
+    const req = requireFor(mod, undefined, undefined);
+    const traced = ((id: string) => {
+      const out = req(id);
+      try {
+        const abs = M._resolveFilename(id, mod, false);
+        if (abs.startsWith(srcRoot)) deps[id] = path.relative(DIST, abs);
+      } catch {
+        // a request Node resolved a way we cannot repeat: it stays with Node
+      }
+      return out;
+    }) as NodeJS.Require;
+    Object.assign(traced, req);
+    const fn = script.runInThisContext({ displayErrors: true }) as Wrapper;
+    return fn.call(mod.exports, mod.exports, traced, mod, filename, path.dirname(filename));
+  };
+  process.once('exit', () => {
+    const modules: PackedModule[] = [];
+    const parts: Buffer[] = [];
+    let at = 0;
+    const add = (b: Buffer): [number, number] => {
+      parts.push(b);
+      at += b.length;
+      return [at - b.length, b.length];
+    };
+    for (const [abs, n] of noted) {
+      const st = fs.statSync(abs);
+      // Only requests of modules that are in the pack themselves are taken from it.
+      const deps: Record<string, string> = {};
+      for (const [req, file] of Object.entries(n.deps)) if (noted.has(path.join(DIST, file))) deps[req] = file;
+      const source = add(Buffer.from(n.source, 'utf8'));
+      const cache = add(n.script.createCachedData());
+      modules.push({ file: path.relative(DIST, abs), size: st.size, mtimeMs: st.mtimeMs, deps, source, cache });
+    }
+    const header = Buffer.from(JSON.stringify({ magic: MAGIC, modules }), 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(header.length, 0);
+    const tmp = `${to}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, Buffer.concat([len, header, ...parts]));
+    fs.renameSync(tmp, to);
+    packStats.written = modules.length;
+  });
+}
+
+function install(): void {
+  // With source maps on, Node's own compile registers each module's map: leave loading to Node.
+  if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true) return;
+  if (WRITE_TO !== undefined && WRITE_TO !== '') writePackAtExit(WRITE_TO);
+  else usePack();
+}
+
+install();
