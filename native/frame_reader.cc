@@ -39,6 +39,15 @@ Napi::Function FrameReader::Init(Napi::Env env) {
                      });
 }
 
+namespace {
+
+// Whether an ArrayBuffer was made resizable (`new ArrayBuffer(n, { maxByteLength })`).
+bool IsResizable(Napi::ArrayBuffer ab) {
+  Napi::Value r = ab.Get("resizable");
+  return r.IsBoolean() && r.As<Napi::Boolean>().Value();
+}
+}  // namespace
+
 FrameReader::FrameReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameReader>(info) {
   Napi::Env env = info.Env();
   const char* fn = "new FrameReader";
@@ -76,8 +85,12 @@ FrameReader::FrameReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Fram
       if (v.As<Napi::Boolean>().Value()) xfer_ = std::make_unique<TransferReceiver>();
     }
   }
+  // A resizable buffer could shrink under the reader: refused, so that only detachment needs checking later.
+  if (IsResizable(staging) || IsResizable(desc.ArrayBuffer()))
+    throw Napi::TypeError::New(env, Format("%s: staging and descriptors must not be resizable ArrayBuffers", fn));
   stagingRef_ = Napi::Persistent(staging);
   descRef_ = Napi::Persistent(desc);
+  descBufRef_ = Napi::Persistent(desc.ArrayBuffer());
   st_ = static_cast<uint8_t*>(staging.Data());
   cap_ = staging.ByteLength();
   desc_ = desc.Data();
@@ -121,13 +134,12 @@ void FrameReader::Fail(Napi::Env env, const char* code, const std::string& messa
 // The staging ArrayBuffer or the descriptor table may have been detached (transferred) by the
 // caller; never touch freed memory.
 void FrameReader::CheckMemory(Napi::Env env, const char* fn) {
-  // One info call per buffer (the Napi accessors would make two or three): this runs on every read.
-  void* data = nullptr;
-  size_t len = 0;
-  if (napi_get_arraybuffer_info(env, stagingRef_.Value(), &data, &len) != napi_ok || len != cap_ || data != st_)
-    throw CodedError(env, kErrState, Format("FrameReader.%s: the staging ArrayBuffer was detached or resized", fn));
-  // No type asked for: Node-API finds it by testing each typed array kind in turn.
-  if (napi_get_typedarray_info(env, descRef_.Value(), nullptr, &len, &data, nullptr, nullptr) != napi_ok || len != descLen_ || data != desc_)
+  // Runs on every read: detachment is the one way the memory can go (resizable buffers are refused), and
+  // asking just that costs a fraction of asking a typed array's info.
+  bool stagingGone = true, descGone = true;
+  if (napi_is_detached_arraybuffer(env, stagingRef_.Value(), &stagingGone) != napi_ok || stagingGone)
+    throw CodedError(env, kErrState, Format("FrameReader.%s: the staging ArrayBuffer was detached", fn));
+  if (napi_is_detached_arraybuffer(env, descBufRef_.Value(), &descGone) != napi_ok || descGone)
     throw CodedError(env, kErrState, Format("FrameReader.%s: the descriptors Float64Array was detached", fn));
 }
 

@@ -72,6 +72,7 @@ class FrameReader : public Napi::ObjectWrap<FrameReader> {
   // Staging memory (JS-owned; we keep a reference so it stays alive) and the descriptor table.
   Napi::Reference<Napi::ArrayBuffer> stagingRef_;
   Napi::Reference<Napi::Float64Array> descRef_;
+  Napi::Reference<Napi::ArrayBuffer> descBufRef_;  // the descriptors' ArrayBuffer (checked for detachment)
   // The last staging region handed out by next() (a view of staging from regionViewOff_ to its end).
   Napi::Reference<Napi::Uint8Array> regionView_;
   size_t regionViewOff_ = 0;

@@ -556,6 +556,24 @@ describe('bad arguments throw JS errors', () => {
     expect(() => r.commit(0)).toThrow(/detached/);
   });
 
+  test('a detached descriptor table is refused, not written', () => {
+    const d = desc();
+    const r = new FrameReader(staging(), d);
+    r.next();
+    structuredClone(d.buffer, { transfer: [d.buffer] });
+    expect(() => r.next()).toThrow(/descriptors Float64Array was detached/);
+    expect(() => r.commit(0)).toThrow(/descriptors Float64Array was detached/);
+  });
+
+  test('resizable buffers (which could shrink under the reader) are refused', () => {
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+    const s = staging();
+    expect(() => new FrameReader(new Resizable(s.byteLength, { maxByteLength: s.byteLength * 2 }), desc())).toThrow(/resizable/);
+    const d = desc();
+    const rd = new Float64Array(new Resizable(d.byteLength, { maxByteLength: d.byteLength * 2 }));
+    expect(() => new FrameReader(staging(), rd)).toThrow(/resizable/);
+  });
+
   test('writeFrame / frameLength / frameBytes', () => {
     const e = enc('e');
     const wf = writeFrame as unknown as (...a: unknown[]) => number;
