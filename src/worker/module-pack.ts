@@ -117,7 +117,8 @@ function readPack(): Map<string, LoadedModule> | undefined {
       packStats.ignored = `${m.file} is gone`;
       return undefined;
     }
-    if (st.size !== m.size || Math.floor(st.mtimeMs) !== m.mtimeMs) {
+    // Within a millisecond: a restored timestamp (utimes from a Date) can come back a hair earlier.
+    if (st.size !== m.size || Math.abs(st.mtimeMs - m.mtimeMs) >= 1) {
       packStats.ignored = `${m.file} changed since the pack was written`;
       return undefined;
     }
@@ -213,7 +214,6 @@ function writePackAtExit(to: string): void {
       for (const [req, file] of Object.entries(n.deps)) if (noted.has(path.join(DIST, file))) deps[req] = file;
       const source = add(Buffer.from(n.source, 'utf8'));
       const cache = add(n.script.createCachedData());
-      // Whole milliseconds: what a copy or a restored timestamp keeps.
       modules.push({ file: path.relative(DIST, abs), size: st.size, mtimeMs: Math.floor(st.mtimeMs), deps, source, cache });
     }
     const header = Buffer.from(JSON.stringify({ magic: MAGIC, modules }), 'utf8');
