@@ -19,6 +19,9 @@ async function main() {
   await d.remotecall_fetch(d.myid, w);
   await d.remotecall_fetch((x) => x + 1, w, 1);
   await d.remotecall_fetch(Math.max, w, 1, 2);
+  // Then the rest of the package, as a worker loads it on first use (a global such as pmap): its
+  // modules go in the pack too, so that first use does not resolve and compile them either.
+  await d.remotecall_fetch(() => typeof globalThis.pmap, w);
   await d.rmprocs(w);
   // The worker writes as it exits: wait until it is gone.
   for (let i = 0; i < 500; i++) {

@@ -1,7 +1,8 @@
 /**
- * The modules a worker loads at start-up, from one file: their sources and V8's code cache for them
- * (`dist/worker-pack.bin`, written at build time by `scripts/write-worker-pack.js`: a real worker that
- * joins and serves a few calls, so the functions start-up runs are compiled when it is written).
+ * A worker's modules from one file: their sources and V8's code cache for them (`dist/worker-pack.bin`,
+ * written at build time by `scripts/write-worker-pack.js`: a real worker that joins, serves a few calls
+ * and then loads the rest of the package, so the functions start-up runs are compiled when it is
+ * written). The start-up modules load from it at once, the rest of the package on first use.
  *
  * Every worker loads the same few dozen modules. Node resolves each `require` through path arithmetic,
  * `stat`s, `realpath` and package.json lookups, reads the file and compiles it; from the pack a worker
