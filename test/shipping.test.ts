@@ -192,3 +192,19 @@ test('local invocation: a call to the calling process sees the very objects (man
   expect(copies).toEqual([[1], [2], [3]]);
   expect(new Set(copies).size).toBe(3);
 });
+
+test('a source already sent on a connection is referred to by a small id: later calls carry neither it nor its hash', async () => {
+  const f = (a: number, b: number) => a * 1000 + b; // its hash alone is 28 characters
+  expect(await remotecall_fetch(f, w[0], 1, 2)).toBe(1002);
+  // Bytes of n calls, as a difference of two batches (so what stats() itself sends cancels out).
+  const batch = async (n: number): Promise<number> => {
+    const s0 = await shipping(w[0]);
+    for (let i = 0; i < n; i++) expect(await remotecall_fetch(f, w[0], i, 7)).toBe(i * 1000 + 7);
+    const s1 = await shipping(w[0]);
+    expect(s1.functionSources).toBe(s0.functionSources);
+    return s1.bytesSent - s0.bytesSent;
+  };
+  const perCall = ((await batch(40)) - (await batch(20))) / 20;
+  // Frame header, envelope and the call (a tag, the id, two small numbers); the hash would add 29.
+  expect(perCall).toBeLessThan(100);
+});

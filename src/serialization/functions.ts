@@ -37,7 +37,12 @@ function analyseFunctionSource(source: string): SourceAnalysis {
 
 /** Per-connection memory of what has been sent: functions by hash, data globals by name. */
 export interface PeerCodecState {
-  readonly sentFunctions: Set<string>;
+  /** Function sources sent on this connection: hash → the id later references use. */
+  readonly sentFunctions: Map<string, number>;
+  /** The id the next source sent on this connection gets (never reused, even if its frame is not sent). */
+  nextFunctionId: number;
+  /** Function sources received on this connection, by the id the sender gave them. */
+  readonly receivedFunctions: Array<{ hash: string; fn: Function } | undefined>;
   /** The value of each data global as last sent on this connection. */
   readonly sentGlobals: Map<string, unknown>;
   /** Captured variables as last sent on this connection, by `<function hash>:<name>`. */
@@ -63,7 +68,9 @@ export interface ShippingCounters {
 /** A fresh per-peer state. */
 export function newPeerCodecState(): PeerCodecState {
   return {
-    sentFunctions: new Set(),
+    sentFunctions: new Map(),
+    nextFunctionId: 1,
+    receivedFunctions: [],
     sentGlobals: new Map(),
     sentCaptures: new Map(),
     receivedCaptures: new Map(),
@@ -595,26 +602,31 @@ export const functionCodec: FunctionCodec = {
     }
     const s = shippable(fn);
     const peer = context as PeerCodecState | undefined;
-    const sent = peer?.sentFunctions;
-    if (sent !== undefined && sent.has(s.hash)) {
+    // A source sent on this connection before goes as the small id it was given then (not its hash).
+    const id = peer?.sentFunctions.get(s.hash);
+    if (id !== undefined) {
       w.uint(How.SourceRef);
-      w.string(s.hash);
+      w.uint(id);
       writeCaptures(fn, s, w, peer, writeGlobals(s, w, peer));
       return;
     }
     w.uint(How.Source);
     w.string(s.hash);
-    w.string(s.source);
-    w.uint(s.aliases.length);
-    for (const a of s.aliases) w.string(a);
     if (peer !== undefined) {
-      peer.sentFunctions.add(s.hash);
+      const fresh = peer.nextFunctionId++;
+      w.uint(fresh);
+      peer.sentFunctions.set(s.hash, fresh);
       peer.counters.functionSources++;
       peer.journal.push(() => {
         peer.sentFunctions.delete(s.hash);
         peer.counters.functionSources--;
       });
+    } else {
+      w.uint(0); // no connection: nothing will refer to it
     }
+    w.string(s.source);
+    w.uint(s.aliases.length);
+    for (const a of s.aliases) w.string(a);
     writeCaptures(fn, s, w, peer, writeGlobals(s, w, peer));
   },
 
@@ -643,6 +655,7 @@ export const functionCodec: FunctionCodec = {
       }
       case How.Source: {
         const hash = r.string();
+        const id = r.uint();
         const source = r.string();
         const aliases: string[] = [];
         for (let k = r.uint(); k > 0; k--) aliases.push(r.string());
@@ -652,15 +665,18 @@ export const functionCodec: FunctionCodec = {
           compiled.set(hash, fn);
           sources.set(hash, { source, aliases });
         }
+        const state = context as PeerCodecState | undefined;
+        if (state !== undefined && id !== 0) state.receivedFunctions[id] = { hash, fn };
         readGlobals(r);
-        return readCaptures_(r, hash, fn, context as PeerCodecState | undefined);
+        return readCaptures_(r, hash, fn, state);
       }
       case How.SourceRef: {
-        const hash = r.string();
-        const fn = compiled.get(hash);
-        if (fn === undefined) throw new Error(`shipped function ${hash} is not in this process's cache`);
+        const id = r.uint();
+        const state = context as PeerCodecState | undefined;
+        const known = state?.receivedFunctions[id];
+        if (known === undefined) throw new Error(`shipped function #${id} is not in this process's cache for this connection`);
         readGlobals(r);
-        return readCaptures_(r, hash, fn, context as PeerCodecState | undefined);
+        return readCaptures_(r, known.hash, known.fn, state);
       }
       default:
         throw new Error(`unknown function encoding ${how}`);
