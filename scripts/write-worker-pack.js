@@ -36,6 +36,12 @@ async function main() {
   console.log(`worker pack: ${path.relative(root, pack)}, ${fs.statSync(pack).size} bytes`);
 }
 
+// A build never waits on this for long: the pack is only a speed-up.
+setTimeout(() => {
+  console.warn('warning: writing the worker pack took over 60 s; giving up (workers will load their modules from the files)');
+  process.exit(0);
+}, 60_000).unref();
+
 main().catch((e) => {
   // The pack only speeds up worker start-up: a build without it still works.
   console.warn(`warning: no worker pack written (${e.message}); workers will load their modules from the files`);
