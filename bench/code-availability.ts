@@ -6,7 +6,7 @@
  *   - `everywhere('globalThis.x = 1')` on 4 workers vs on 1 worker (≤ 1.5×).
  * Prints a table and writes bench/results/code-availability.json.
  *
- *     npx tsc -p . && node dist/bench/code-availability.js [--quick]
+ *     npm run build && node dist/bench/code-availability.js [--quick]
  */
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';

@@ -3,7 +3,7 @@
  * a nested graph of 10 000 small objects (with shared references), and a 10^6-element Float64Array.
  * Prints a table with throughput ratios and writes bench/results/codec.json.
  *
- *     npx tsc -p . && node dist/bench/codec.js
+ *     npm run build && node dist/bench/codec.js
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

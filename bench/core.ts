@@ -8,7 +8,7 @@
  *   - `addprocs(4)` until all four answer `myid()` vs four bare `node -e 0` started at once.
  * (The codec figure is bench/codec.ts.) Prints a table and writes bench/results/core.json.
  *
- *     npx tsc -p . && node dist/bench/core.js [--quick] [--only=roundtrip,bulk,shared,addprocs]
+ *     npm run build && node dist/bench/core.js [--quick] [--only=roundtrip,bulk,shared,addprocs]
  */
 import { performance } from 'node:perf_hooks';
 import { addprocs, myid, remotecall_fetch, rmprocs } from '../src/index';
@@ -23,7 +23,8 @@ import { printTable, type Row } from './lib/table';
 import { hostInfo, writeResults } from './lib/results';
 
 const quick = process.argv.includes('--quick');
-const ROUNDS = quick ? 2 : 4;
+// Rounds alternate ours and the baseline; the medians of more rounds move less with the shared box.
+const ROUNDS = quick ? 2 : 7;
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice('--only='.length).split(','));
 const runs = (section: 'roundtrip' | 'bulk' | 'shared' | 'addprocs'): boolean => only === undefined || only.has(section);
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
   // 3. addprocs(4) until all answer, vs four bare node processes.
   const base: number[] = [];
   const ours: number[] = [];
-  for (let r = 0; r < (runs('addprocs') ? (quick ? 3 : 5) : 0); r++) {
+  for (let r = 0; r < (runs('addprocs') ? (quick ? 3 : 9) : 0); r++) {
     progress(`addprocs(4), round ${r + 1}`);
     base.push((await spawnNodes(4, 1)).ms);
     ours.push(await addprocsUntilAnswer(4));

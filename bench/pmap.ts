@@ -9,7 +9,7 @@
  *     issue 3), the nearest stand-in is measured instead: a function whose own source is large.
  * Prints a table and writes bench/results/pmap.json.
  *
- *     npx tsc -p . && node dist/bench/pmap.js [--quick]
+ *     npm run build && node dist/bench/pmap.js [--quick]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';

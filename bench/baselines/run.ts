@@ -1,6 +1,6 @@
 /**
  * Runs every baseline once with modest sizes, prints a table, and writes bench/results/baselines.json.
- *   npx tsc -p . && node dist/bench/baselines/run.js [--quick]
+ *   npm run build && node dist/bench/baselines/run.js [--quick]
  */
 import { printTable, Row } from '../lib/table';
 import { writeResults, hostInfo } from '../lib/results';
