@@ -176,6 +176,24 @@ test("workers' stdout and stderr lines appear prefixed with From worker N", asyn
   expect(err.join('')).toContain(`      From worker ${w[1]}:\thello-err\n`);
 });
 
+test('a promise rejection nobody handles on a worker is reported there and the worker keeps serving', async () => {
+  const err: string[] = [];
+  const se = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  try {
+    expect(
+      await remotecall_fetch(() => {
+        void Promise.reject(new RangeError('nobody waits for me'));
+        return 'returned';
+      }, w[1]),
+    ).toBe('returned');
+    expect(await eventually(() => err.join('').includes('nobody waits for me'), 3000)).toBe(true);
+  } finally {
+    se.mockRestore();
+  }
+  expect(err.join('')).toMatch(new RegExp(`From worker ${w[1]}:\tdistributed-ts worker ${w[1]}: unhandled promise rejection \\(the worker keeps running\\): RangeError: nobody waits for me`));
+  expect(await remotecall_fetch(() => 6 * 7, w[1])).toBe(42);
+});
+
 test('a call to this process runs here, on the very same objects', async () => {
   const o = { n: 1 };
   expect(await remotecall_fetch((x: object) => x, 1, o)).toBe(o);

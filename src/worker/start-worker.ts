@@ -5,6 +5,7 @@
  */
 import * as net from 'node:net';
 import * as os from 'node:os';
+import { inspect } from 'node:util';
 import { PGRP, myid, nprocs, nworkers, procs, workers } from '../cluster/process-group';
 import { registerBuiltinTypes } from '../serialization/builtin-types';
 import { registerCorePackageFunctions } from '../serialization/functions';
@@ -29,6 +30,23 @@ export interface WorkerOptions {
 }
 
 let joined = false;
+
+/**
+ * A promise rejected by shipped code with nobody to handle it ends a Node process by default; a worker
+ * reports it (on stderr, so the master prints it `From worker N:`) and keeps serving, as a Julia worker
+ * keeps running when a task it started fails.
+ */
+function reportUnhandledRejections(): void {
+  process.on('unhandledRejection', (reason) => {
+    let what: string;
+    try {
+      what = reason instanceof Error ? (reason.stack ?? `${reason.name}: ${reason.message}`) : inspect(reason);
+    } catch {
+      what = '(a value that cannot be printed)';
+    }
+    process.stderr.write(`distributed-ts worker ${PGRP.id}: unhandled promise rejection (the worker keeps running): ${what}\n`);
+  });
+}
 
 function exitSoon(code: number): void {
   setImmediate(() => process.exit(code));
@@ -78,6 +96,7 @@ function listen(server: net.Server, opts: WorkerOptions): Promise<Address> {
  */
 export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
   process.env.DISTRIBUTED_TS_WORKER = '1';
+  reportUnhandledRejections();
   // What every worker needs before the rest of the package loads (if it ever does): its own error types
   // travel as themselves, and the identity functions run here by name.
   registerBuiltinTypes();
