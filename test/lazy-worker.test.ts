@@ -5,6 +5,7 @@
  */
 import { PACKAGE_EXPORT_NAMES } from '../src/worker/package-names';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, childWorkers, dts, teardown } from './helpers';
 
@@ -136,6 +137,29 @@ test('a worker loads its start-up modules from the pack the build wrote, each co
   }, w);
   expect(same).toBe(true);
   await rmprocs(w);
+});
+
+test('a damaged pack is ignored: the worker loads from the files', async () => {
+  const good = fs.readFileSync(path.join(ROOT, 'dist', 'worker-pack.bin'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dts-pack-'));
+  try {
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['cut short', good.subarray(0, good.length - 1000), /damaged/],
+      ['no header', good.subarray(0, 10), /unreadable/],
+      ['garbage', Buffer.alloc(4096, 0x5a), /unreadable/],
+    ];
+    for (const [name, bytes, why] of cases) {
+      const file = path.join(dir, `${name.replace(/ /g, '-')}.bin`);
+      fs.writeFileSync(file, bytes);
+      const [w] = await addprocs(1, { env: { DISTRIBUTED_TS_WORKER_PACK: file } });
+      const stats = await packStatsOf(w);
+      expect({ name, fromPack: stats!.fromPack, ignored: stats!.ignored }).toEqual({ name, fromPack: 0, ignored: expect.stringMatching(why) });
+      expect(await remotecall_fetch((x: number) => x + 1, w, 41)).toBe(42);
+      await rmprocs(w);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a pack older than a module it holds is ignored: the worker loads from the files', async () => {

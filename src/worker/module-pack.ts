@@ -23,8 +23,8 @@ import Module = require('node:module');
 
 /** dist/ (this file is dist/src/worker/module-pack.js). */
 const DIST = path.join(__dirname, '..', '..');
-/** The pack the build writes. */
-export const PACK_FILE = path.join(DIST, 'worker-pack.bin');
+/** The pack the build writes (DISTRIBUTED_TS_WORKER_PACK names another one: tests give a damaged copy). */
+export const PACK_FILE = process.env.DISTRIBUTED_TS_WORKER_PACK || path.join(DIST, 'worker-pack.bin');
 /** Set by the build script on the worker it starts: write the pack there when the worker exits. */
 const WRITE_TO = process.env.DISTRIBUTED_TS_WRITE_WORKER_PACK;
 const MAGIC = 'dts-worker-pack-1';
@@ -108,8 +108,15 @@ function readPack(): Map<string, LoadedModule> | undefined {
     return undefined;
   }
   const body = bytes.subarray(4 + headerLen);
+  const within = (r: unknown): boolean =>
+    Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]) && r[0] >= 0 && r[1] >= 0 && r[0] + r[1] <= body.length;
   const modules = new Map<string, LoadedModule>();
   for (const m of header.modules) {
+    // A damaged pack (its parts outside the file, a source of another length than the module's) is not used.
+    if (typeof m.file !== 'string' || !within(m.source) || !within(m.cache) || m.source[1] !== m.size) {
+      packStats.ignored = 'a damaged pack';
+      return undefined;
+    }
     const abs = path.join(DIST, m.file);
     let st: fs.Stats;
     try {
