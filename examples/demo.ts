@@ -37,13 +37,17 @@ async function main(): Promise<void> {
   rows.push(['remotecall_fetch round trip (tiny)', fmt(((performance.now() - t) / n) * 1000, 'µs')]);
 
   const big = new Float64Array(1e7).map((_, i) => i);
-  // One untimed transfer first: it sets up the shared-memory segments large arrays then move through.
-  await remotecall_fetch((x: Float64Array) => x, ids[0], big);
-  t = performance.now();
-  const back = await remotecall_fetch((x: Float64Array) => x, ids[0], big);
-  const ms = performance.now() - t;
-  if (back[12345] !== 12345 || back.length !== big.length) throw new Error('large array came back wrong');
-  rows.push(['80 MB Float64Array, there and back', `${fmt(ms, 'ms')} (${fmt((2 * big.byteLength) / ms / 1e3, 'MB/s')})`]);
+  // Untimed transfers first: the first ones go on the socket while each side makes the shared-memory
+  // segments that large arrays then move through. Then the best of three.
+  for (let i = 0; i < 4; i++) await remotecall_fetch((x: Float64Array) => x, ids[0], big);
+  let ms = Infinity;
+  for (let i = 0; i < 3; i++) {
+    t = performance.now();
+    const back = await remotecall_fetch((x: Float64Array) => x, ids[0], big);
+    ms = Math.min(ms, performance.now() - t);
+    if (back[12345] !== 12345 || back.length !== big.length) throw new Error('large array came back wrong');
+  }
+  rows.push(['80 MB Float64Array, there and back (best of 3)', `${fmt(ms, 'ms')} (${fmt((2 * big.byteLength) / ms / 1e3, 'MB/s')})`]);
 
   t = performance.now();
   await rmprocs(...ids);
