@@ -13,12 +13,23 @@ jest.setTimeout(60_000);
 
 const { addprocs, rmprocs, remotecall, remotecall_fetch, myid, RemoteChannel, put, take, pmap, WorkerPool, SharedArray } = dts;
 
+/** Whether worker `w` has loaded the package module `file` (below dist/src/), and its export `name`. */
+function loadedModuleOn(w: number, file: string, name = ''): Promise<{ loaded: boolean; value?: unknown }> {
+  return remotecall_fetch(
+    (f: string, n: string) => {
+      const cache = (process as unknown as { mainModule: { constructor: { _cache: Record<string, { exports: Record<string, unknown> }> } } }).mainModule.constructor._cache;
+      const key = Object.keys(cache).find((k) => k.endsWith(`/dist/src/${f}`));
+      return key === undefined ? { loaded: false } : { loaded: true, value: n === '' ? undefined : cache[key].exports[n] };
+    },
+    w,
+    file,
+    name,
+  );
+}
+
 /** Whether the package's index module is loaded on worker `w` (read from its module cache). */
-function packageLoaded(w: number): Promise<boolean> {
-  return remotecall_fetch(() => {
-    const cache = (process as unknown as { mainModule: { constructor: { _cache: Record<string, unknown> } } }).mainModule.constructor._cache;
-    return Object.keys(cache).some((k) => k.endsWith('/dist/src/index.js'));
-  }, w);
+async function packageLoaded(w: number): Promise<boolean> {
+  return (await loadedModuleOn(w, 'index.js')).loaded;
 }
 
 /** A fresh worker that has not loaded the package yet. */
@@ -106,12 +117,8 @@ test('a SharedArray mapped on a fresh worker', async () => {
 });
 
 /** What the start-up pack did on worker `w` (src/worker/module-pack.ts's packStats). */
-function packStatsOf(w: number): Promise<Record<string, unknown> | undefined> {
-  return remotecall_fetch(() => {
-    const cache = (process as unknown as { mainModule: { constructor: { _cache: Record<string, { exports: Record<string, unknown> }> } } }).mainModule.constructor._cache;
-    const key = Object.keys(cache).find((k) => k.endsWith('/dist/src/worker/module-pack.js'));
-    return key === undefined ? undefined : (cache[key].exports.packStats as Record<string, unknown>);
-  }, w);
+async function packStatsOf(w: number): Promise<Record<string, unknown> | undefined> {
+  return (await loadedModuleOn(w, 'worker/module-pack.js', 'packStats')).value as Record<string, unknown> | undefined;
 }
 
 test('a worker loads its start-up modules from the pack the build wrote, each compiled from its cache', async () => {

@@ -50,13 +50,14 @@ export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, seg
       return handleRefOp(conn, h.op, h.requestId, h.refWhence, h.refId, inline, segments);
     default: {
       let rawHandler = raw.get(h.kind);
+      if (rawHandler !== undefined) return rawHandler(conn, h, inline, segments);
       let handler = extra.get(h.kind);
       // A worker that deferred the package installs the handlers of its modules when it loads it.
-      if (rawHandler === undefined && handler === undefined && loadDeferredPackage()) {
+      if (handler === undefined && loadDeferredPackage()) {
         rawHandler = raw.get(h.kind);
+        if (rawHandler !== undefined) return rawHandler(conn, h, inline, segments);
         handler = extra.get(h.kind);
       }
-      if (rawHandler !== undefined) return rawHandler(conn, h, inline, segments);
       if (handler === undefined) {
         process.emitWarning(`distributed-ts: ignoring message of kind ${MessageKind[h.kind] ?? h.kind} from process ${conn.peer}`);
         return;

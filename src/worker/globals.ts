@@ -11,17 +11,22 @@
  * (a URL, a Request) to Node's, so both keep working in shipped code.
  */
 import { myid, nprocs, nworkers, procs, workers } from '../cluster/process-group';
+import { cluster_cookie } from '../cluster/cookie';
 import { CapturedException, CompositeException, InterruptException, InvalidStateException, ProcessExitedException, RemoteException } from '../errors';
 import { deferPackageLoad } from '../deferred-package';
 import { PACKAGE_EXPORT_NAMES } from './package-names';
 
 type AnyFn = (...a: unknown[]) => unknown;
 
-/** Exports whose modules every process has loaded: globals with their values from the start. */
-const CORE: Record<string, unknown> = {
-  myid, nprocs, nworkers, procs, workers,
+/**
+ * Exports whose modules every process has loaded: globals with their values from the start, and (on a
+ * worker) package functions that run by name before the rest of the package loads.
+ */
+export const CORE_EXPORTS: Readonly<Record<string, Function>> = {
+  myid, nprocs, nworkers, procs, workers, cluster_cookie,
   RemoteException, CapturedException, ProcessExitedException, CompositeException, InterruptException, InvalidStateException,
 };
+const CORE: Readonly<Record<string, unknown>> = CORE_EXPORTS;
 
 /** The whole package (loading it on first use). */
 function thePackage(): Record<string, unknown> {

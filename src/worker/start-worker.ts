@@ -6,7 +6,8 @@
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { inspect } from 'node:util';
-import { PGRP, myid, nprocs, nworkers, procs, workers } from '../cluster/process-group';
+import { PGRP } from '../cluster/process-group';
+import { CORE_EXPORTS } from './globals';
 import { registerBuiltinTypes } from '../serialization/builtin-types';
 import { registerCorePackageFunctions } from '../serialization/functions';
 import { cluster_cookie } from '../cluster/cookie';
@@ -100,7 +101,7 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
   // What every worker needs before the rest of the package loads (if it ever does): its own error types
   // travel as themselves, and the identity functions run here by name.
   registerBuiltinTypes();
-  registerCorePackageFunctions({ myid, nprocs, nworkers, procs, workers, cluster_cookie, start_worker });
+  registerCorePackageFunctions({ ...CORE_EXPORTS, start_worker });
   const cookie = opts.cookie ?? (await readCookieFromStdin());
   cluster_cookie(cookie);
   // The master going away closes our stdin: leave with it.
