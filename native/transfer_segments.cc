@@ -9,7 +9,10 @@
 
 #include <cerrno>
 #include <cinttypes>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -86,6 +89,48 @@ void UnmapSoon(std::vector<std::pair<void*, size_t>> maps) {
 
 }  // namespace
 
+// ---- names left at exit ----------------------------------------------------------------------------
+//
+// A process that exits (process.exit, the end of a script) runs no close handler, and a segment can be
+// half made on the thread pool at that moment: every name this process created and has not removed is
+// removed when it exits. (A name the receiver already removed gives ENOENT: harmless. A SIGKILL leaves
+// names behind; those are swept by pid later, see stale-segments.ts.)
+
+namespace {
+
+std::mutex g_namesMutex;
+std::set<std::string>* g_names = nullptr;  // never freed: read by the exit handler
+
+void UnlinkNamesAtExit() {
+  // try_lock: a thread-pool thread killed while holding the lock must not hang the exit.
+  if (!g_namesMutex.try_lock()) return;
+  if (g_names != nullptr)
+    for (const std::string& n : *g_names) shm_unlink(n.c_str());
+  g_namesMutex.unlock();
+}
+
+void NoteName(const std::string& name) {
+  std::lock_guard<std::mutex> lock(g_namesMutex);
+  if (g_names == nullptr) {
+    g_names = new std::set<std::string>();
+    std::atexit(UnlinkNamesAtExit);
+  }
+  g_names->insert(name);
+}
+
+void ForgetName(const std::string& name) {
+  std::lock_guard<std::mutex> lock(g_namesMutex);
+  if (g_names != nullptr) g_names->erase(name);
+}
+
+// shm_unlink, and the name is no longer one to remove at exit.
+void Unlink(const std::string& name) {
+  shm_unlink(name.c_str());
+  ForgetName(name);
+}
+
+}  // namespace
+
 // ---- probe ---------------------------------------------------------------------------------------
 
 Napi::Value TransferProbe(const Napi::CallbackInfo& info) {
@@ -98,6 +143,7 @@ Napi::Value TransferProbe(const Napi::CallbackInfo& info) {
   if (!RandomHex(&name)) throw ErrnoError(env, errno, "getrandom", Format("%s: no random name", fn));
   int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) throw ErrnoError(env, errno, "shm_open", Format("%s: cannot create probe segment %s", fn, name.c_str()));
+  NoteName(name);
   ssize_t w;
   do {
     w = write(fd, name.data(), name.size());
@@ -105,7 +151,7 @@ Napi::Value TransferProbe(const Napi::CallbackInfo& info) {
   int err = errno;
   close(fd);
   if (w != ssize_t(name.size())) {
-    shm_unlink(name.c_str());
+    Unlink(name);
     throw ErrnoError(env, w < 0 ? err : ENOSPC, "write", Format("%s: cannot write probe segment %s", fn, name.c_str()));
   }
   return Napi::String::New(env, name);
@@ -119,7 +165,7 @@ Napi::Value TransferProbeCheck(const Napi::CallbackInfo& info) {
   if (!ValidName(name)) return Napi::Boolean::New(env, false);
   int fd = shm_open(name.c_str(), O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) return Napi::Boolean::New(env, false);
-  shm_unlink(name.c_str());
+  Unlink(name);
   char buf[256];
   ssize_t r;
   do {
@@ -188,6 +234,7 @@ bool TransferSender::CreateSegment(const std::string& prefix, size_t size, doubl
     *why = Format("shm_open %s: %s", name.c_str(), std::strerror(errno));
     return false;
   }
+  NoteName(name);
   // The space is reserved now, so a full /dev/shm is this error, never a SIGBUS during a later copy.
   int r;
   do {
@@ -196,7 +243,7 @@ bool TransferSender::CreateSegment(const std::string& prefix, size_t size, doubl
   if (r != 0) {
     *why = Format("posix_fallocate of %zu bytes in /dev/shm: %s", size, std::strerror(r));
     close(fd);
-    shm_unlink(name.c_str());
+    Unlink(name);
     return false;
   }
   // MAP_POPULATE: every page is faulted in (and zeroed) here, off the event loop, not during a copy.
@@ -205,7 +252,7 @@ bool TransferSender::CreateSegment(const std::string& prefix, size_t size, doubl
   close(fd);
   if (p == MAP_FAILED) {
     *why = Format("mmap of %zu bytes: %s", size, std::strerror(err));
-    shm_unlink(name.c_str());
+    Unlink(name);
     return false;
   }
   *out = Segment{0, std::move(name), size, static_cast<uint8_t*>(p), false, false, false, false};
@@ -274,7 +321,7 @@ void TransferSender::Created(Segment s, size_t size, bool ok, const std::string&
 void TransferSender::Destroy(Segment& s) {
   if (s.ptr != nullptr) munmap(s.ptr, s.size);
   s.ptr = nullptr;
-  if (!s.unlinked) shm_unlink(s.name.c_str());  // ENOENT when the receiver already did: fine
+  if (!s.unlinked) Unlink(s.name);  // ENOENT when the receiver already did: fine
   s.unlinked = true;
 }
 
@@ -358,7 +405,7 @@ Napi::Value TransferSender::Release(const Napi::CallbackInfo& info) {
       s.offered = false;
       // The receiver mapped it (it answered about it), so the name has done its work.
       if (!s.unlinked) {
-        shm_unlink(s.name.c_str());
+        Unlink(s.name);
         s.unlinked = true;
       }
       break;

@@ -5,6 +5,7 @@
  * /dev/shm left clean (also after a SIGKILL), the socket fallback, and TCP staying on the socket.
  */
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
@@ -313,6 +314,27 @@ describe('native pieces in one process', () => {
     } finally {
       sender.close();
     }
+  });
+
+  test('a process that exits while a segment is being made (or with a probe out) leaves no name in /dev/shm', () => {
+    const script = `
+      const native = require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'native.js'))});
+      const fs = require('fs');
+      const prefix = '/dts-' + process.pid + '-';
+      const sender = new native.TransferSender(prefix, 1 << 28, 1 << 28, 0, () => {});
+      const probe = native.transferProbe(prefix);
+      sender.stage(new Uint8Array(64 << 20)); // the segment is made on the thread pool
+      const mine = () => fs.readdirSync('/dev/shm').filter((n) => n.startsWith(prefix.slice(1)));
+      const end = Date.now() + 10000;
+      while (mine().length < 2 && Date.now() < end);
+      console.log(JSON.stringify({ pid: process.pid, seen: mine().length }));
+      process.exit(0); // no close handler runs
+    `;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    const { pid, seen } = JSON.parse(r.stdout) as { pid: number; seen: number };
+    expect(seen).toBe(2);
+    expect(fs.readdirSync('/dev/shm').filter((n) => n.startsWith(`dts-${pid}-`))).toEqual([]);
   });
 
   test('a descriptor of a segment never offered is ERR_FRAME_CORRUPT, not a crash', () => {
