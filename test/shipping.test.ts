@@ -123,6 +123,10 @@ test('a global function the target lacks fails with the ReferenceError of SPEC Â
   expect(ex).toBeInstanceOf(ReferenceError);
   expect(ex.message).toMatch(/^rand2 is not defined on this process: pass it as an argument, or define it on every process with everywhere\(\)/);
   expect((err as Error).message).toContain(`On worker ${w[0]}`);
+  // The fix is said once, in the message and in the stack the caller's error text is made of.
+  const fix = /pass it as an argument/g;
+  expect((err as Error).message.match(fix)).toHaveLength(1);
+  expect(String(ex.stack).match(fix)).toHaveLength(1);
   delete globalThis.rand2;
 });
 

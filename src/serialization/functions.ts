@@ -415,8 +415,10 @@ export function explainError(e: unknown): unknown {
   const m = /^(\S+) is not defined$/.exec(e.message);
   if (m === null) return e;
   const old = e.message;
+  // V8 formats the stack on first read, from the message of that moment: read it before changing it.
+  const stack = e.stack;
   e.message = undefinedText(m[1]);
-  if (typeof e.stack === 'string') e.stack = e.stack.replace(old, e.message);
+  if (typeof stack === 'string') e.stack = stack.replace(old, e.message);
   return e;
 }
 
