@@ -5,7 +5,7 @@
 import * as net from 'node:net';
 import { dts, teardown, eventually } from './helpers';
 
-const { addprocs, remotecall, remotecall_fetch, remotecall_wait, remote_do, Future, fetch, wait, isready, put, stats, registerType } = dts;
+const { addprocs, remotecall, remotecall_fetch, remotecall_wait, remote_do, Future, fetch, wait, isready, put, stats, registerType, workers } = dts;
 const { RemoteException, CapturedException } = dts;
 
 jest.setTimeout(60_000);
@@ -191,6 +191,27 @@ test('a promise rejection nobody handles on a worker is reported there and the w
     se.mockRestore();
   }
   expect(err.join('')).toMatch(new RegExp(`From worker ${w[1]}:\tdistributed-ts worker ${w[1]}: unhandled promise rejection \\(the worker keeps running\\): RangeError: nobody waits for me`));
+  expect(await remotecall_fetch(() => 6 * 7, w[1])).toBe(42);
+});
+
+test('an error thrown from a timer that shipped code set is reported on the worker, which keeps serving', async () => {
+  const err: string[] = [];
+  const se = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  try {
+    expect(
+      await remotecall_fetch(() => {
+        setTimeout(() => {
+          throw new TypeError('thrown from a timer');
+        }, 1);
+        return 'scheduled';
+      }, w[1]),
+    ).toBe('scheduled');
+    expect(await eventually(() => err.join('').includes('thrown from a timer'), 3000)).toBe(true);
+  } finally {
+    se.mockRestore();
+  }
+  expect(err.join('')).toMatch(new RegExp(`From worker ${w[1]}:\tdistributed-ts worker ${w[1]}: uncaught exception \\(the worker keeps running\\): TypeError: thrown from a timer`));
+  expect(workers()).toContain(w[1]);
   expect(await remotecall_fetch(() => 6 * 7, w[1])).toBe(42);
 });
 

@@ -33,20 +33,23 @@ export interface WorkerOptions {
 let joined = false;
 
 /**
- * A promise rejected by shipped code with nobody to handle it ends a Node process by default; a worker
- * reports it (on stderr, so the master prints it `From worker N:`) and keeps serving, as a Julia worker
- * keeps running when a task it started fails.
+ * A promise rejected by shipped code with nobody to handle it, or an error thrown from a callback it
+ * scheduled (a timer, an event), ends a Node process by default; a worker reports it (on stderr, so
+ * the master prints it `From worker N:`) and keeps serving, as a Julia worker keeps running when a
+ * task it started fails. (Errors of the calls themselves never get here: they go back to the caller.)
  */
-function reportUnhandledRejections(): void {
-  process.on('unhandledRejection', (reason) => {
-    let what: string;
+function reportUncaughtErrors(): void {
+  const report = (what: string, reason: unknown): void => {
+    let text: string;
     try {
-      what = reason instanceof Error ? (reason.stack ?? `${reason.name}: ${reason.message}`) : inspect(reason);
+      text = reason instanceof Error ? (reason.stack ?? `${reason.name}: ${reason.message}`) : inspect(reason);
     } catch {
-      what = '(a value that cannot be printed)';
+      text = '(a value that cannot be printed)';
     }
-    process.stderr.write(`distributed-ts worker ${PGRP.id}: unhandled promise rejection (the worker keeps running): ${what}\n`);
-  });
+    process.stderr.write(`distributed-ts worker ${PGRP.id}: ${what} (the worker keeps running): ${text}\n`);
+  };
+  process.on('unhandledRejection', (reason) => report('unhandled promise rejection', reason));
+  process.on('uncaughtException', (error) => report('uncaught exception', error));
 }
 
 function exitSoon(code: number): void {
@@ -97,7 +100,7 @@ function listen(server: net.Server, opts: WorkerOptions): Promise<Address> {
  */
 export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
   process.env.DISTRIBUTED_TS_WORKER = '1';
-  reportUnhandledRejections();
+  reportUncaughtErrors();
   // What every worker needs before the rest of the package loads (if it ever does): its own error types
   // travel as themselves, and the identity functions run here by name.
   registerBuiltinTypes();
