@@ -33,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unmap", Napi::Function::New<dts::Unmap>(env, "unmap"));
   exports.Set("TransferSender", dts::TransferSender::Init(env));
   exports.Set("transferProbe", Napi::Function::New<dts::TransferProbe>(env, "transferProbe"));
+  exports.Set("collectYoung", Napi::Function::New<dts::CollectYoung>(env, "collectYoung"));
   exports.Set("transferProbeCheck", Napi::Function::New<dts::TransferProbeCheck>(env, "transferProbeCheck"));
   exports.Set("mappingCount", Napi::Function::New<dts::MappingCount>(env, "mappingCount"));
   return exports;

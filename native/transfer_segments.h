@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <memory>
 #include <vector>
 
 namespace dts {
@@ -89,9 +91,16 @@ class TransferSender : public Napi::ObjectWrap<TransferSender> {
 
 // The receiving side: mappings by segment id, each kept while the sender may reuse it or an ArrayBuffer
 // over it lives. Not thread-safe (one per FrameReader, used on its thread).
+//
+// The ArrayBuffers over shared segments are not counted by V8 as external memory: V8 starts a full
+// collection for every new ArrayBuffer of 64 MB or more it counts, which on a stream of large arrays
+// costs more than the copy into the segment. Their death is seen by a weak reference instead, which a
+// young-generation collection clears too (see CollectYoung): the caller asks for one after large
+// arrivals, and counts the arrays still alive after it (AccountSurvivors), so that long-lived ones
+// weigh on V8's schedule as any external memory does.
 class TransferReceiver {
  public:
-  TransferReceiver() = default;
+  TransferReceiver();
   ~TransferReceiver();
   TransferReceiver(const TransferReceiver&) = delete;
   TransferReceiver& operator=(const TransferReceiver&) = delete;
@@ -108,9 +117,16 @@ class TransferReceiver {
   // id is taken or the connection closed).
   bool Adopt(const Mapped& m, std::string* why);
 
-  // Wraps `used` bytes of the offered segment a frame's descriptor names as an ArrayBuffer. Throws
-  // FrameError on a bad descriptor or a segment never offered. `where` names the frame.
+  // Wraps `used` bytes of the offered segment a frame's descriptor names as an ArrayBuffer (which
+  // cannot be detached or transferred). Throws FrameError on a bad descriptor or a segment never
+  // offered. `where` names the frame.
   napi_value Open(napi_env env, const uint8_t* desc, size_t len, const std::string& where, uint32_t* idOut);
+
+  // Calls fn(id) each time an ArrayBuffer over segment `id` is collected.
+  void OnCollected(Napi::Function fn);
+  // Counts as V8 external memory the ArrayBuffers made before young collection `epoch` (see
+  // CollectYoung) and alive now, not counted yet; returns their bytes.
+  double AccountSurvivors(napi_env env, double epoch);
 
   // The sender dropped this segment: unmap it once no ArrayBuffer over it lives.
   void Drop(uint32_t id);
@@ -118,6 +134,8 @@ class TransferReceiver {
   void DropAll();
 
   size_t mapped() const { return byId_.size(); }
+  // Bytes of the live ArrayBuffers over shared segments that are counted as V8 external memory.
+  double accounted() const;
 
  private:
   struct Entry {
@@ -126,11 +144,30 @@ class TransferReceiver {
     size_t live;    // ArrayBuffers over it not yet collected
     bool dropped;   // no longer in byId_
   };
+  struct Wrap;
+  // What the ArrayBuffers' finalizers need, which may run after the receiver is gone.
+  struct Live {
+    std::unordered_set<Wrap*> wraps;  // ArrayBuffers not yet collected
+    Napi::FunctionReference onCollected;
+  };
+  struct Wrap {
+    Entry* entry;
+    size_t len;
+    uint32_t id;
+    bool accounted;  // counted as V8 external memory (it outlived a young collection)
+    double epoch;    // young collections before it was made
+    std::shared_ptr<Live> live;
+  };
   static void Finalize(napi_env env, void* data, void* hint);
   static void Unref(Entry* e);
 
   std::unordered_map<uint32_t, Entry*> byId_;
+  std::shared_ptr<Live> live_;
   bool closed_ = false;
 };
+
+// A young-generation collection now (V8 exposes it only to --expose-gc, which is set for the call
+// and then restored unless `keepExposed`). Returns its number (the epoch of what arrives after it).
+Napi::Value CollectYoung(const Napi::CallbackInfo& info);
 
 }  // namespace dts

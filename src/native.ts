@@ -93,8 +93,21 @@ export interface FrameReader {
    * event loop, then calls `done('')` when mapped, else `done(why not)` (then answer SharedLost).
    */
   offerShared(descriptor: Uint8Array, done: (why: string) => void): void;
+  /**
+   * Calls `collected(id)` each time an ArrayBuffer over shared-memory segment `id` is collected. (V8
+   * does not count these ArrayBuffers as external memory: see {@link collectYoung}.)
+   */
+  onSharedCollected(collected: (id: number) => void): void;
+  /**
+   * Counts as V8 external memory the ArrayBuffers over shared segments that were made before young
+   * collection `epoch` (what {@link collectYoung} returned) and are alive still, so that those that
+   * outlive a young collection weigh on V8's schedule; returns their bytes.
+   */
+  accountSharedSurvivors(epoch: number): number;
   /** Shared-memory segments this reader holds mapped. */
   readonly sharedMapped: number;
+  /** Bytes of the live ArrayBuffers over shared segments counted as V8 external memory (the long-lived ones). */
+  readonly sharedAccounted: number;
 }
 
 /** Constructs a {@link FrameReader}. */
@@ -177,6 +190,7 @@ interface NativeAddon {
   TransferSender: TransferSenderConstructor;
   transferProbe(prefix: string): string;
   transferProbeCheck(name: string): boolean;
+  collectYoung(keepExposed: boolean): number;
   writeFrame(
     fd: number,
     envelope: ArrayBufferView,
@@ -265,6 +279,17 @@ export function transferProbe(prefix: string): string {
 /** Whether the probe segment `name` exists and holds its name; removes it either way. */
 export function transferProbeCheck(name: string): boolean {
   return addon.transferProbeCheck(name);
+}
+
+/**
+ * Runs a young-generation collection now: the ArrayBuffers over received shared-memory segments die
+ * young, and this frees them (their segments go back to the sender) for a fraction of the full
+ * collection V8 would start for each large one it counted. V8 offers it only under `--expose-gc`,
+ * which is set for the call and then turned off again unless `keepExposed` (the process was started
+ * with it). Returns the collection's number (see {@link FrameReader.accountSharedSurvivors}).
+ */
+export function collectYoung(keepExposed: boolean): number {
+  return addon.collectYoung(keepExposed);
 }
 
 /** 0x46535444, 'DTSF' read as a little-endian uint32: the first field of every frame. */

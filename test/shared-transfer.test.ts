@@ -216,6 +216,97 @@ describe('local worker over a Unix socket', () => {
   });
 });
 
+describe('a stream of large arrays (worker without --expose-gc)', () => {
+  const BIG = 24 * 1024 * 1024; // ≥ 16 MB: each arrival is followed by a young collection
+  let w = 0;
+  beforeAll(async () => {
+    [w] = await addprocs(1, { env: { DTS_TEST_ROOT: ROOT } });
+    myPids.push(...(await ospids([w])));
+    await warm(w, BIG);
+    // A steady stream: both pools have grown to the segments it keeps in flight.
+    for (let i = 0; i < 8; i++) await remotecall_fetch(echo, w, new Uint8Array(BIG));
+  });
+  afterAll(async () => {
+    await rmprocs(w);
+  });
+
+  /** Counts this process's full (mark-compact) collections from now on. */
+  function countMajors(): () => number {
+    // Shipped to the worker as source: no imports inside.
+    const req = (process as unknown as { mainModule?: { require: NodeRequire } }).mainModule?.require ?? require;
+    const hooks = req('node:perf_hooks') as typeof import('node:perf_hooks');
+    let majors = 0;
+    const obs = new hooks.PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if ((e.detail as { kind?: number } | undefined)?.kind === hooks.constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    return () => {
+      obs.disconnect();
+      return majors;
+    };
+  }
+
+  test('is recycled by young collections: segments come back, neither side runs full collections for them', async () => {
+    const a = new Float64Array(BIG / 8).fill(0.25);
+    const N = 16;
+    // 16 × 24 MB each way, counted by V8 as external memory, would start a full collection every
+    // 64 MB: 6 to 8 on each side.
+    const stopHere = countMajors();
+    await remotecall_fetch(
+      (src: string) => {
+        (globalThis as Record<string, unknown>).stopMajors = (0, eval)(`(${src})`)();
+      },
+      w,
+      countMajors.toString(),
+    );
+    const before = counts(w);
+    for (let i = 0; i < N; i++) {
+      const back = await remotecall_fetch(echo, w, a);
+      expect(back[back.length - 1]).toBe(0.25);
+    }
+    await new Promise((r) => setTimeout(r, 50)); // the last observer entries
+    const majorsHere = stopHere();
+    const majorsThere = await remotecall_fetch(() => ((globalThis as Record<string, unknown>).stopMajors as () => number)(), w);
+    const after = counts(w);
+    // Through shared memory both ways (while a segment is on its way back an array may take the socket).
+    expect(after.segmentsSent - before.segmentsSent).toBeGreaterThanOrEqual(N / 2);
+    expect(after.segmentsReceived - before.segmentsReceived).toBeGreaterThanOrEqual(N / 2);
+    // The worker does nothing else: any full collection there would be ours. (This jest process has
+    // its own heap's reasons for some, so here the count is only bounded by what 16 arrivals started.)
+    expect(majorsThere).toBeLessThanOrEqual(1);
+    expect(majorsHere).toBeLessThan(N / 2);
+    // The collections asked for left --expose-gc as it was: off.
+    expect(await remotecall_fetch(() => ((process as unknown as { mainModule: { require: NodeRequire } }).mainModule.require('node:vm') as typeof vm).runInNewContext('typeof gc'), w)).toBe('undefined');
+  });
+
+  test('an array the worker keeps counts as external memory there once it outlived a collection; one it drops never does', async () => {
+    // Bytes of the worker's received shared-memory arrays that count as V8 external memory.
+    const accounted = (): Promise<number> =>
+      remotecall_fetch(() => {
+        const req = (process as unknown as { mainModule: { require: NodeRequire } }).mainModule.require;
+        const m = req(`${process.env.DTS_TEST_ROOT}/dist/src/messages/messaging.js`) as { connectionTo(p: number): { reader: { sharedAccounted: number } } };
+        return m.connectionTo(1).reader.sharedAccounted;
+      }, w);
+    const a = new Float64Array(BIG / 8).fill(3);
+    for (let i = 0; i < 3; i++) await remotecall_fetch((x: Float64Array) => x.length, w, a);
+    await new Promise((r) => setTimeout(r, 400)); // past the survivors' count
+    expect(await accounted()).toBe(0);
+    await remotecall_fetch((x: Float64Array) => void ((globalThis as Record<string, unknown>).keptBig = x), w, a);
+    expect(await eventually(async () => (await accounted()) === BIG, 5000, 50)).toBe(true);
+    await remotecall_fetch(() => void delete (globalThis as Record<string, unknown>).keptBig, w);
+  });
+
+  test("a received array's buffer is not transferred away: a transfer list copies it", async () => {
+    const back = await remotecall_fetch(echo, w, new Float64Array(BIG / 8).fill(5));
+    expect(counts(w).segmentsReceived).toBeGreaterThan(0);
+    const clone = structuredClone(back, { transfer: [back.buffer] });
+    expect(back.length).toBe(BIG / 8); // not detached
+    expect(clone[0]).toBe(5);
+    expect(back[back.length - 1]).toBe(5);
+    expect(clone.buffer).not.toBe(back.buffer);
+  });
+});
+
 test('a worker SIGKILLed mid-transfer leaves nothing in /dev/shm', async () => {
   const [w] = await addprocs(1);
   const [os] = await ospids([w]);

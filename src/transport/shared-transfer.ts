@@ -14,7 +14,8 @@
  * decoder an ArrayBuffer over its mapping: no copy on the receiving side. When that ArrayBuffer is
  * collected the receiver sends SharedRelease and the sender reuses the segment, whose pages are mapped
  * on both sides already; a segment the pool no longer keeps is announced with SharedDrop, and one the
- * receiver could not map comes back as SharedLost.
+ * receiver could not map comes back as SharedLost. Those ArrayBuffers die young, and a young collection
+ * after they arrive frees them (young-collection.ts) instead of the full one V8 would start for each.
  *
  * A side uses the path only once its peer said SharedHello, naming a probe segment the peer made:
  * reading it proves both see the same /dev/shm (a peer in another container behind a shared Unix
@@ -23,8 +24,10 @@
  * of every connection of that process); `DISTRIBUTED_SHM_TRANSFER_RESERVE` (bytes) keeps that much of
  * /dev/shm free for other uses.
  */
+import { markAsUntransferable } from 'node:worker_threads';
 import { TransferSender, transferProbe, transferProbeCheck, type FrameReader, type TransferSenderStats } from '../native';
 import { sweepStaleSegments } from '../shared/stale-segments';
+import { noteSharedArrival } from './young-collection';
 
 /** Segments at least this large travel through shared memory (smaller ones cost less on the socket). */
 export const SHARED_MIN_BYTES = 1 << 20;
@@ -79,7 +82,6 @@ export class SharedTransfer {
   private peerAccepts = false;
   private released: number[] = [];
   private flushing = false;
-  private readonly registry = new FinalizationRegistry<number>((id) => this.collected(id));
   /** The probe segment of our SharedHello, removed at close if the peer never read it. */
   private probe: string | undefined;
   /** The peer's process id as its names carry it (from its SharedHello). */
@@ -92,7 +94,9 @@ export class SharedTransfer {
     private readonly reader: FrameReader,
     readonly accepts: boolean,
     private readonly sendControl: (what: 'release' | 'drop' | 'lost' | 'offer', body: Uint8Array) => void,
-  ) {}
+  ) {
+    reader.onSharedCollected((id) => this.collected(id));
+  }
 
   /**
    * The SharedHello to send once the connection is up (the name of a fresh probe segment), or
@@ -150,16 +154,22 @@ export class SharedTransfer {
     return { segments: out ?? segments, shared };
   }
 
-  /** Notes the shared-memory buffers among a commit's buffers, so their collection is reported. */
+  /**
+   * Counts the shared-memory buffers among a commit's buffers, and has them collected soon (their
+   * collection is reported by the reader). They cannot be transferred: their memory is the segment.
+   */
   received(buffers: ArrayBuffer[]): void {
     const pairs = this.reader.takeShared();
     if (pairs.length === 0) return;
+    let bytes = 0;
     for (let k = 0; k < pairs.length; k += 2) {
       const ab = buffers[pairs[k]];
-      this.registry.register(ab, pairs[k + 1]);
-      this.counts.segmentsReceived++;
-      this.counts.bytesReceived += ab.byteLength;
+      markAsUntransferable(ab);
+      bytes += ab.byteLength;
     }
+    this.counts.segmentsReceived += pairs.length / 2;
+    this.counts.bytesReceived += bytes;
+    noteSharedArrival(this.reader, bytes);
   }
 
   /** The peer mapped or released segments of our pool: use them (telling it which ones the pool let go). */
@@ -225,13 +235,15 @@ export class SharedTransfer {
     this.released.push(id);
     if (this.flushing) return;
     this.flushing = true;
-    setImmediate(() => {
+    // The finalizers of one collection run together: their ids go in one frame, right after them (the
+    // sender may be waiting for a free segment).
+    queueMicrotask(() => {
       this.flushing = false;
       if (this.closed || this.released.length === 0) return;
       const ids = Float64Array.from(this.released);
       this.released.length = 0;
       this.sendControl('release', bytesOf(ids));
-    }).unref();
+    });
   }
 }
 
