@@ -660,9 +660,15 @@ Napi::Value CollectYoung(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bool keepExposed = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
-  v8::V8::SetFlagsFromString("--expose-gc");
-  isolate->RequestGarbageCollectionForTesting(v8::Isolate::kMinorGarbageCollection);
-  if (!keepExposed) v8::V8::SetFlagsFromString("--no-expose-gc");
+  {
+    // Flags are the process's: another thread's isolate must not turn the flag off between our setting
+    // it and V8's check of it (a failed check aborts).
+    static std::mutex flagLock;
+    std::lock_guard<std::mutex> hold(flagLock);
+    v8::V8::SetFlagsFromString("--expose-gc");
+    isolate->RequestGarbageCollectionForTesting(v8::Isolate::kMinorGarbageCollection);
+    if (!keepExposed) v8::V8::SetFlagsFromString("--no-expose-gc");
+  }
   double epoch = g_youngCollections.load() + 1;
   g_youngCollections.store(epoch);
   return Napi::Number::New(env, epoch);
