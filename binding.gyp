@@ -13,6 +13,7 @@
         "native/shm_segment.cc",
         "native/file_mapping.cc",
         "native/transfer_segments.cc",
+        "native/young_buffers.cc",
         "native/interrupts.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -10,6 +10,7 @@
 #include "segment_alloc.h"
 #include "shm_segment.h"
 #include "transfer_segments.h"
+#include "young_buffers.h"
 
 namespace {
 
@@ -34,6 +35,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("TransferSender", dts::TransferSender::Init(env));
   exports.Set("transferProbe", Napi::Function::New<dts::TransferProbe>(env, "transferProbe"));
   exports.Set("collectYoung", Napi::Function::New<dts::CollectYoung>(env, "collectYoung"));
+  exports.Set("accountSurvivors", Napi::Function::New<dts::AccountSurvivors>(env, "accountSurvivors"));
+  exports.Set("uncountedStats", Napi::Function::New<dts::UncountedStats>(env, "uncountedStats"));
+  exports.Set("UNCOUNTED_MIN_BYTES", Napi::Number::New(env, double(dts::kUncountedMinBytes)));
   exports.Set("transferProbeCheck", Napi::Function::New<dts::TransferProbeCheck>(env, "transferProbeCheck"));
   exports.Set("mappingCount", Napi::Function::New<dts::MappingCount>(env, "mappingCount"));
   return exports;

@@ -36,9 +36,8 @@ Napi::Function FrameReader::Init(Napi::Env env) {
                          InstanceMethod<&FrameReader::DropShared>("dropShared"),
                          InstanceMethod<&FrameReader::OfferShared>("offerShared"),
                          InstanceMethod<&FrameReader::OnSharedCollected>("onSharedCollected"),
-                         InstanceMethod<&FrameReader::AccountSharedSurvivors>("accountSharedSurvivors"),
                          InstanceAccessor<&FrameReader::GetSharedMapped>("sharedMapped"),
-                         InstanceAccessor<&FrameReader::GetSharedAccounted>("sharedAccounted"),
+
                      });
 }
 
@@ -595,18 +594,8 @@ Napi::Value FrameReader::OnSharedCollected(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value FrameReader::AccountSharedSurvivors(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double epoch = GetInteger(info[0], "FrameReader.accountSharedSurvivors", "epoch", 0, kMaxSafe);
-  return Napi::Number::New(env, xfer_ ? xfer_->AccountSurvivors(env, epoch) : 0);
-}
-
 Napi::Value FrameReader::GetSharedMapped(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), xfer_ ? double(xfer_->mapped()) : 0);
-}
-
-Napi::Value FrameReader::GetSharedAccounted(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), xfer_ ? xfer_->accounted() : 0);
 }
 
 Napi::Value FrameReader::GetBuffered(const Napi::CallbackInfo& info) {

@@ -55,11 +55,10 @@ class FrameReader : public Napi::ObjectWrap<FrameReader> {
   Napi::Value DropShared(const Napi::CallbackInfo& info);
   Napi::Value OfferShared(const Napi::CallbackInfo& info);
   Napi::Value OnSharedCollected(const Napi::CallbackInfo& info);
-  Napi::Value AccountSharedSurvivors(const Napi::CallbackInfo& info);
   class OfferWork;
   friend class OfferWork;
   Napi::Value GetSharedMapped(const Napi::CallbackInfo& info);
-  Napi::Value GetSharedAccounted(const Napi::CallbackInfo& info);
+
 
   void ThrowIfFailed(Napi::Env env);
   [[noreturn]] void Fail(Napi::Env env, const char* code, const std::string& message);

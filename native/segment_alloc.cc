@@ -1,5 +1,7 @@
 #include "segment_alloc.h"
 
+#include "young_buffers.h"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -142,6 +144,12 @@ napi_value WrapSegment(napi_env env, void* p, size_t len) {
     void* data = nullptr;
     if (napi_create_arraybuffer(env, 0, &data, &result) != napi_ok) return nullptr;
     SegmentFree(p, len);
+    return result;
+  }
+  if (len >= kUncountedMinBytes) {
+    // Large: uncounted (young_buffers.h), so a stream of large arrivals costs young collections only.
+    result = NewUncountedArrayBuffer(env, p, len, [](napi_env, void* data, void* hint) { SegmentFree(data, reinterpret_cast<size_t>(hint)); }, reinterpret_cast<void*>(len));
+    if (result == nullptr) SegmentFree(p, len);
     return result;
   }
   if (napi_create_external_arraybuffer(env, p, len, FinalizeSegment, reinterpret_cast<void*>(len), &result) != napi_ok) {

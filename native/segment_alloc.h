@@ -18,8 +18,9 @@ void* SegmentAlloc(size_t len, bool hugePages);
 // Frees what SegmentAlloc(len) returned.
 void SegmentFree(void* p, size_t len);
 
-// Wraps SegmentAlloc'd memory (or nullptr for len 0) in an external ArrayBuffer that frees it when
-// collected. On failure frees the memory and returns an empty value (the caller throws).
+// Wraps SegmentAlloc'd memory (or nullptr for len 0) in an ArrayBuffer that frees it when collected:
+// counted as external memory when small, uncounted when large (young_buffers.h). On failure frees the
+// memory and returns an empty value (the caller throws).
 napi_value WrapSegment(napi_env env, void* p, size_t len);
 
 // segmentPoolStats(): { pooledBytes, pooledBlocks, reused, mapped } of the large-run pool, for tests and

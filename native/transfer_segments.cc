@@ -1,7 +1,5 @@
 #include "transfer_segments.h"
 
-#include <v8.h>
-
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -23,6 +21,7 @@
 #include "args.h"
 #include "errors.h"
 #include "le_bytes.h"
+#include "young_buffers.h"
 
 namespace dts {
 
@@ -481,14 +480,9 @@ void TransferReceiver::Unref(Entry* e) {
   delete e;
 }
 
-void TransferReceiver::Finalize(napi_env env, void* data, void* /*hint*/) {
-  Wrap* w = static_cast<Wrap*>(data);
-  if (w->accounted) {
-    int64_t adjusted = 0;
-    napi_adjust_external_memory(env, -static_cast<int64_t>(w->len), &adjusted);
-  }
+void TransferReceiver::Finalize(napi_env env, void* /*data*/, void* hint) {
+  Wrap* w = static_cast<Wrap*>(hint);
   std::shared_ptr<Live> live = std::move(w->live);
-  live->wraps.erase(w);
   Entry* e = w->entry;
   uint32_t id = w->id;
   delete w;
@@ -504,32 +498,7 @@ void TransferReceiver::Finalize(napi_env env, void* data, void* /*hint*/) {
   }
 }
 
-double TransferReceiver::accounted() const {
-  double bytes = 0;
-  for (const Wrap* w : live_->wraps)
-    if (w->accounted) bytes += double(w->len);
-  return bytes;
-}
-
 void TransferReceiver::OnCollected(Napi::Function fn) { live_->onCollected = Napi::Persistent(fn); }
-
-// Young collections so far in this process (the addon may serve several threads' isolates: a count
-// that also moves on another's collection only makes ours count fewer survivors).
-static std::atomic<double> g_youngCollections{0};
-
-double TransferReceiver::AccountSurvivors(napi_env env, double epoch) {
-  double bytes = 0;
-  for (Wrap* w : live_->wraps) {
-    if (w->accounted || w->epoch >= epoch) continue;
-    w->accounted = true;
-    bytes += double(w->len);
-  }
-  if (bytes > 0) {
-    int64_t adjusted = 0;
-    napi_adjust_external_memory(env, static_cast<int64_t>(bytes), &adjusted);
-  }
-  return bytes;
-}
 
 void TransferReceiver::Drop(uint32_t id) {
   auto it = byId_.find(id);
@@ -627,20 +596,10 @@ napi_value TransferReceiver::Open(napi_env env, const uint8_t* desc, size_t len,
     throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " was never offered on this connection", where.c_str(), id)};
   Entry* e = it->second;
   if (e->size != size) throw FrameError{kErrCorrupt, Format("%s: shared-memory segment %" PRIu32 " changed size", where.c_str(), id)};
-  // Not napi_create_external_arraybuffer: V8 would count its bytes and start a full collection for
-  // each large one (see the header). An empty deleter makes V8 leave it out; the finalizer below sees
-  // its death, and the memory stays mapped as long as the entry has live ArrayBuffers.
-  v8::Isolate* isolate = v8::Isolate::GetCurrent();
-  std::shared_ptr<v8::BackingStore> store =
-      v8::ArrayBuffer::NewBackingStore(e->ptr, size_t(used), v8::BackingStore::EmptyDeleter, nullptr);
-  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, store);
-  // Detaching (transfer(), a transfer list) would move the memory past the finalizer: refused, by a
-  // key no JavaScript holds.
-  buffer->SetDetachKey(v8::Object::New(isolate));
-  // A napi_value is a v8::Local's slot in the current handle scope (Node-API's own conversion).
-  napi_value ab = reinterpret_cast<napi_value>(*buffer);
-  Wrap* w = new Wrap{e, size_t(used), id, false, g_youngCollections.load(), live_};
-  if (napi_add_finalizer(env, ab, w, Finalize, nullptr, nullptr) != napi_ok) {
+  // Uncounted (young_buffers.h): the memory stays mapped as long as the entry has live ArrayBuffers.
+  Wrap* w = new Wrap{e, id, live_};
+  napi_value ab = NewUncountedArrayBuffer(env, e->ptr, size_t(used), Finalize, w);
+  if (ab == nullptr) {
     delete w;
     bool pending = false;
     napi_is_exception_pending(env, &pending);
@@ -650,28 +609,9 @@ napi_value TransferReceiver::Open(napi_env env, const uint8_t* desc, size_t len,
     }
     throw FrameError{kErrTooLarge, Format("%s: cannot wrap shared-memory segment %" PRIu32 " as an ArrayBuffer", where.c_str(), id)};
   }
-  live_->wraps.insert(w);
   e->live++;
   *idOut = id;
   return ab;
-}
-
-Napi::Value CollectYoung(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  bool keepExposed = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
-  v8::Isolate* isolate = v8::Isolate::GetCurrent();
-  {
-    // Flags are the process's: another thread's isolate must not turn the flag off between our setting
-    // it and V8's check of it (a failed check aborts).
-    static std::mutex flagLock;
-    std::lock_guard<std::mutex> hold(flagLock);
-    v8::V8::SetFlagsFromString("--expose-gc");
-    isolate->RequestGarbageCollectionForTesting(v8::Isolate::kMinorGarbageCollection);
-    if (!keepExposed) v8::V8::SetFlagsFromString("--no-expose-gc");
-  }
-  double epoch = g_youngCollections.load() + 1;
-  g_youngCollections.store(epoch);
-  return Napi::Number::New(env, epoch);
 }
 
 }  // namespace dts

@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <memory>
 #include <vector>
 
@@ -90,14 +89,8 @@ class TransferSender : public Napi::ObjectWrap<TransferSender> {
 };
 
 // The receiving side: mappings by segment id, each kept while the sender may reuse it or an ArrayBuffer
-// over it lives. Not thread-safe (one per FrameReader, used on its thread).
-//
-// The ArrayBuffers over shared segments are not counted by V8 as external memory: V8 starts a full
-// collection for every new ArrayBuffer of 64 MB or more it counts, which on a stream of large arrays
-// costs more than the copy into the segment. Their death is seen by a weak reference instead, which a
-// young-generation collection clears too (see CollectYoung): the caller asks for one after large
-// arrivals, and counts the arrays still alive after it (AccountSurvivors), so that long-lived ones
-// weigh on V8's schedule as any external memory does.
+// over it lives. Not thread-safe (one per FrameReader, used on its thread). The ArrayBuffers are
+// uncounted (young_buffers.h): they die young, and their segments go back on a young collection.
 class TransferReceiver {
  public:
   TransferReceiver();
@@ -124,9 +117,6 @@ class TransferReceiver {
 
   // Calls fn(id) each time an ArrayBuffer over segment `id` is collected.
   void OnCollected(Napi::Function fn);
-  // Counts as V8 external memory the ArrayBuffers made before young collection `epoch` (see
-  // CollectYoung) and alive now, not counted yet; returns their bytes.
-  double AccountSurvivors(napi_env env, double epoch);
 
   // The sender dropped this segment: unmap it once no ArrayBuffer over it lives.
   void Drop(uint32_t id);
@@ -134,8 +124,6 @@ class TransferReceiver {
   void DropAll();
 
   size_t mapped() const { return byId_.size(); }
-  // Bytes of the live ArrayBuffers over shared segments that are counted as V8 external memory.
-  double accounted() const;
 
  private:
   struct Entry {
@@ -144,18 +132,13 @@ class TransferReceiver {
     size_t live;    // ArrayBuffers over it not yet collected
     bool dropped;   // no longer in byId_
   };
-  struct Wrap;
   // What the ArrayBuffers' finalizers need, which may run after the receiver is gone.
   struct Live {
-    std::unordered_set<Wrap*> wraps;  // ArrayBuffers not yet collected
     Napi::FunctionReference onCollected;
   };
   struct Wrap {
     Entry* entry;
-    size_t len;
     uint32_t id;
-    bool accounted;  // counted as V8 external memory (it outlived a young collection)
-    double epoch;    // young collections before it was made
     std::shared_ptr<Live> live;
   };
   static void Finalize(napi_env env, void* data, void* hint);
@@ -165,9 +148,5 @@ class TransferReceiver {
   std::shared_ptr<Live> live_;
   bool closed_ = false;
 };
-
-// A young-generation collection now (V8 exposes it only to --expose-gc, which is set for the call
-// and then restored unless `keepExposed`). Returns its number (the epoch of what arrives after it).
-Napi::Value CollectYoung(const Napi::CallbackInfo& info);
 
 }  // namespace dts

@@ -94,20 +94,11 @@ export interface FrameReader {
    */
   offerShared(descriptor: Uint8Array, done: (why: string) => void): void;
   /**
-   * Calls `collected(id)` each time an ArrayBuffer over shared-memory segment `id` is collected. (V8
-   * does not count these ArrayBuffers as external memory: see {@link collectYoung}.)
+   * Calls `collected(id)` each time an ArrayBuffer over shared-memory segment `id` is collected.
    */
   onSharedCollected(collected: (id: number) => void): void;
-  /**
-   * Counts as V8 external memory the ArrayBuffers over shared segments that were made before young
-   * collection `epoch` (what {@link collectYoung} returned) and are alive still, so that those that
-   * outlive a young collection weigh on V8's schedule; returns their bytes.
-   */
-  accountSharedSurvivors(epoch: number): number;
   /** Shared-memory segments this reader holds mapped. */
   readonly sharedMapped: number;
-  /** Bytes of the live ArrayBuffers over shared segments counted as V8 external memory (the long-lived ones). */
-  readonly sharedAccounted: number;
 }
 
 /** Constructs a {@link FrameReader}. */
@@ -191,6 +182,9 @@ interface NativeAddon {
   transferProbe(prefix: string): string;
   transferProbeCheck(name: string): boolean;
   collectYoung(keepExposed: boolean): number;
+  accountSurvivors(epoch: number): number;
+  uncountedStats(): UncountedStats;
+  UNCOUNTED_MIN_BYTES: number;
   writeFrame(
     fd: number,
     envelope: ArrayBufferView,
@@ -282,14 +276,41 @@ export function transferProbeCheck(name: string): boolean {
 }
 
 /**
- * Runs a young-generation collection now: the ArrayBuffers over received shared-memory segments die
- * young, and this frees them (their segments go back to the sender) for a fraction of the full
- * collection V8 would start for each large one it counted. V8 offers it only under `--expose-gc`,
- * which is set for the call and then turned off again unless `keepExposed` (the process was started
- * with it). Returns the collection's number (see {@link FrameReader.accountSharedSurvivors}).
+ * Received ArrayBuffers at least this large (a large segment from the socket, any from shared memory)
+ * are not counted by V8 as external memory: V8 would start a full collection for each (64 MB or more
+ * since the last one), costing more than the copy that moved it. They die young, and a young
+ * collection ({@link collectYoung}) frees them; those that outlive one are counted
+ * ({@link accountSurvivors}), so long-lived arrays weigh on V8's schedule as any external memory does.
+ */
+export const UNCOUNTED_MIN_BYTES: number = addon.UNCOUNTED_MIN_BYTES;
+
+/**
+ * Runs a young-generation collection now and returns its number. V8 offers it only under
+ * `--expose-gc`, which is set for the call and then turned off again unless `keepExposed` (the
+ * process was started with it).
  */
 export function collectYoung(keepExposed: boolean): number {
   return addon.collectYoung(keepExposed);
+}
+
+/**
+ * Counts as external memory this thread's uncounted ArrayBuffers (see {@link UNCOUNTED_MIN_BYTES})
+ * made before young collection `epoch` and alive still; returns their bytes.
+ */
+export function accountSurvivors(epoch: number): number {
+  return addon.accountSurvivors(epoch);
+}
+
+/** This thread's live uncounted ArrayBuffers, and the bytes of those counted after all (for tests). */
+export interface UncountedStats {
+  live: number;
+  liveBytes: number;
+  accountedBytes: number;
+}
+
+/** The counters of {@link UncountedStats}. */
+export function uncountedStats(): UncountedStats {
+  return addon.uncountedStats();
 }
 
 /** 0x46535444, 'DTSF' read as a little-endian uint32: the first field of every frame. */

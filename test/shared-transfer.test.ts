@@ -216,6 +216,34 @@ describe('local worker over a Unix socket', () => {
   });
 });
 
+/** Counts this process's full (mark-compact) collections from now on. */
+function countMajors(): () => number {
+  // Shipped to the worker as source: no imports inside.
+  const req = (process as unknown as { mainModule?: { require: NodeRequire } }).mainModule?.require ?? require;
+  const hooks = req('node:perf_hooks') as typeof import('node:perf_hooks');
+  let majors = 0;
+  const obs = new hooks.PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e.detail as { kind?: number } | undefined)?.kind === hooks.constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return () => {
+    obs.disconnect();
+    return majors;
+  };
+}
+
+/** Runs countMajors on worker `w`; the returned function stops it there and answers the count. */
+async function countMajorsOn(w: number): Promise<() => Promise<number>> {
+  await remotecall_fetch(
+    (src: string) => {
+      (globalThis as Record<string, unknown>).stopMajors = (0, eval)(`(${src})`)();
+    },
+    w,
+    countMajors.toString(),
+  );
+  return () => remotecall_fetch(() => ((globalThis as Record<string, unknown>).stopMajors as () => number)(), w);
+}
+
 describe('a stream of large arrays (worker without --expose-gc)', () => {
   const BIG = 24 * 1024 * 1024; // ≥ 16 MB: each arrival is followed by a young collection
   let w = 0;
@@ -230,35 +258,13 @@ describe('a stream of large arrays (worker without --expose-gc)', () => {
     await rmprocs(w);
   });
 
-  /** Counts this process's full (mark-compact) collections from now on. */
-  function countMajors(): () => number {
-    // Shipped to the worker as source: no imports inside.
-    const req = (process as unknown as { mainModule?: { require: NodeRequire } }).mainModule?.require ?? require;
-    const hooks = req('node:perf_hooks') as typeof import('node:perf_hooks');
-    let majors = 0;
-    const obs = new hooks.PerformanceObserver((list) => {
-      for (const e of list.getEntries()) if ((e.detail as { kind?: number } | undefined)?.kind === hooks.constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
-    });
-    obs.observe({ entryTypes: ['gc'] });
-    return () => {
-      obs.disconnect();
-      return majors;
-    };
-  }
-
   test('is recycled by young collections: segments come back, neither side runs full collections for them', async () => {
     const a = new Float64Array(BIG / 8).fill(0.25);
     const N = 16;
     // 16 × 24 MB each way, counted by V8 as external memory, would start a full collection every
     // 64 MB: 6 to 8 on each side.
     const stopHere = countMajors();
-    await remotecall_fetch(
-      (src: string) => {
-        (globalThis as Record<string, unknown>).stopMajors = (0, eval)(`(${src})`)();
-      },
-      w,
-      countMajors.toString(),
-    );
+    const stopThere = await countMajorsOn(w);
     const before = counts(w);
     for (let i = 0; i < N; i++) {
       const back = await remotecall_fetch(echo, w, a);
@@ -266,7 +272,7 @@ describe('a stream of large arrays (worker without --expose-gc)', () => {
     }
     await new Promise((r) => setTimeout(r, 50)); // the last observer entries
     const majorsHere = stopHere();
-    const majorsThere = await remotecall_fetch(() => ((globalThis as Record<string, unknown>).stopMajors as () => number)(), w);
+    const majorsThere = await stopThere();
     const after = counts(w);
     // Through shared memory both ways (while a segment is on its way back an array may take the socket).
     expect(after.segmentsSent - before.segmentsSent).toBeGreaterThanOrEqual(N / 2);
@@ -284,8 +290,8 @@ describe('a stream of large arrays (worker without --expose-gc)', () => {
     const accounted = (): Promise<number> =>
       remotecall_fetch(() => {
         const req = (process as unknown as { mainModule: { require: NodeRequire } }).mainModule.require;
-        const m = req(`${process.env.DTS_TEST_ROOT}/dist/src/messages/messaging.js`) as { connectionTo(p: number): { reader: { sharedAccounted: number } } };
-        return m.connectionTo(1).reader.sharedAccounted;
+        const m = req(`${process.env.DTS_TEST_ROOT}/dist/src/native.js`) as { uncountedStats(): { accountedBytes: number } };
+        return m.uncountedStats().accountedBytes;
       }, w);
     const a = new Float64Array(BIG / 8).fill(3);
     for (let i = 0; i < 3; i++) await remotecall_fetch((x: Float64Array) => x.length, w, a);
@@ -358,6 +364,21 @@ test('TCP workers keep the socket path', async () => {
   const c = counts(w);
   expect(c.segmentsSent + c.segmentsReceived + c.fallbacks).toBe(0);
   await rmprocs(w);
+});
+
+test('large arrays read from the socket are freed by young collections too: no full collections for a stream of them', async () => {
+  const [w] = await addprocs(1, { transport: 'tcp' });
+  try {
+    const a = new Float64Array((24 * 1024 * 1024) / 8).fill(0.5);
+    for (let i = 0; i < 4; i++) await remotecall_fetch(echo, w, a); // the receive pools fill
+    const stopThere = await countMajorsOn(w);
+    for (let i = 0; i < 16; i++) expect((await remotecall_fetch(echo, w, a))[0]).toBe(0.5);
+    await new Promise((r) => setTimeout(r, 50));
+    // Counted by V8, 16 × 24 MB arriving on the worker would start about 6 full collections there.
+    expect(await stopThere()).toBeLessThanOrEqual(1);
+  } finally {
+    await rmprocs(w);
+  }
 });
 
 describe('native pieces in one process', () => {

@@ -10,7 +10,9 @@
  * Local peers (Unix sockets): large segments go through shared memory instead (shared-transfer.ts).
  */
 import * as net from 'node:net';
-import { FrameReader, writeFrame, frameBytesInto, socketFd, type TransferSenderStats } from '../native';
+import { markAsUntransferable } from 'node:worker_threads';
+import { FrameReader, UNCOUNTED_MIN_BYTES, writeFrame, frameBytesInto, socketFd, type TransferSenderStats } from '../native';
+import { noteLargeArrival } from './young-collection';
 import { takeSpill, giveSpill } from './spill-pool';
 import { COOKIE_LEN } from '../cluster/cookie';
 import { cookieMatches, checkVersion, helloBlock, versionBlock, VERSION_LEN } from './handshake';
@@ -316,7 +318,10 @@ export class Connection {
     let needSegments = false;
     for (let i = 0; i < count; i++) if (d[i * 6 + 4] > 0 || d[i * 6 + 5] >= 0) needSegments = true;
     const all = needSegments ? this.reader.takeSegments() : EMPTY_SEGMENTS;
-    if (needSegments && this.shared !== undefined) this.shared.received(all);
+    if (needSegments) {
+      if (this.shared !== undefined) this.shared.received(all);
+      noteLarge(all);
+    }
     let next = 0;
     for (let i = 0; i < count && !this.closed; i++) {
       const o = i * 6;
@@ -339,4 +344,20 @@ export class Connection {
       this.onFrame(this, header, backing.subarray(inlOff, inlOff + inlLen), segments);
     }
   }
+}
+
+/**
+ * The large buffers of a commit are uncounted ArrayBuffers over memory of ours (native.ts,
+ * UNCOUNTED_MIN_BYTES): they cannot be transferred (a transfer list copies them), and a young
+ * collection soon frees those nobody keeps.
+ */
+function noteLarge(buffers: ArrayBuffer[]): void {
+  let bytes = 0;
+  for (let i = 0; i < buffers.length; i++) {
+    const ab = buffers[i];
+    if (ab.byteLength < UNCOUNTED_MIN_BYTES) continue;
+    markAsUntransferable(ab);
+    bytes += ab.byteLength;
+  }
+  if (bytes > 0) noteLargeArrival(bytes);
 }

@@ -24,10 +24,8 @@
  * of every connection of that process); `DISTRIBUTED_SHM_TRANSFER_RESERVE` (bytes) keeps that much of
  * /dev/shm free for other uses.
  */
-import { markAsUntransferable } from 'node:worker_threads';
 import { TransferSender, transferProbe, transferProbeCheck, type FrameReader, type TransferSenderStats } from '../native';
 import { sweepStaleSegments } from '../shared/stale-segments';
-import { noteSharedArrival } from './young-collection';
 
 /** Segments at least this large travel through shared memory (smaller ones cost less on the socket). */
 export const SHARED_MIN_BYTES = 1 << 20;
@@ -154,22 +152,13 @@ export class SharedTransfer {
     return { segments: out ?? segments, shared };
   }
 
-  /**
-   * Counts the shared-memory buffers among a commit's buffers, and has them collected soon (their
-   * collection is reported by the reader). They cannot be transferred: their memory is the segment.
-   */
+  /** Counts the shared-memory buffers among a commit's buffers (their collection is reported by the reader). */
   received(buffers: ArrayBuffer[]): void {
     const pairs = this.reader.takeShared();
-    if (pairs.length === 0) return;
-    let bytes = 0;
     for (let k = 0; k < pairs.length; k += 2) {
-      const ab = buffers[pairs[k]];
-      markAsUntransferable(ab);
-      bytes += ab.byteLength;
+      this.counts.segmentsReceived++;
+      this.counts.bytesReceived += buffers[pairs[k]].byteLength;
     }
-    this.counts.segmentsReceived += pairs.length / 2;
-    this.counts.bytesReceived += bytes;
-    noteSharedArrival(this.reader, bytes);
   }
 
   /** The peer mapped or released segments of our pool: use them (telling it which ones the pool let go). */
