@@ -14,6 +14,7 @@
         "native/file_mapping.cc",
         "native/transfer_segments.cc",
         "native/young_buffers.cc",
+        "native/parallel_copy.cc",
         "native/interrupts.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -13,6 +13,7 @@
 #include "args.h"
 #include "errors.h"
 #include "le_bytes.h"
+#include "parallel_copy.h"
 #include "transfer_segments.h"
 
 namespace dts {
@@ -205,7 +206,7 @@ Napi::Value FrameBytes(const Napi::CallbackInfo& info) {
     uint64_t partEnd = off + n;
     if (partEnd > skip) {
       uint64_t from = skip > off ? skip - off : 0;
-      std::memcpy(dst, p + from, size_t(n - from));
+      CopyBytes(dst, p + from, size_t(n - from));
       dst += n - from;
     }
     off = partEnd;

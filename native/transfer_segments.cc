@@ -21,6 +21,7 @@
 #include "args.h"
 #include "errors.h"
 #include "le_bytes.h"
+#include "parallel_copy.h"
 #include "young_buffers.h"
 
 namespace dts {
@@ -382,7 +383,7 @@ Napi::Value TransferSender::Stage(const Napi::CallbackInfo& info) {
     if (&s != best && !s.leased && s.size >= want && s.size <= want + slack) spare = true;
   if (!spare) makeOne();
   reused_++;
-  std::memcpy(best->ptr, src.data, src.length);
+  CopyBytes(best->ptr, src.data, src.length);
   best->leased = true;
   return Descriptor(env, best->id, best->size, src.length, nullptr);
 }

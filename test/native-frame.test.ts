@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { randomFillSync } from 'node:crypto';
 import {
   FrameReader,
   type FrameReaderOptions,
@@ -258,6 +259,19 @@ describe('frames over a Unix socket', () => {
       expect(sameBytes(c.frames[0].segments[0], seg)).toBe(true);
     } finally {
       await p.close();
+    }
+  });
+
+  test('the rest of a large frame is copied intact from any offset (large copies go in parallel chunks)', () => {
+    // 9 MiB + 5 bytes of random bits: over the parallel copy's threshold, with a ragged last chunk.
+    const seg = new Uint8Array(9 * 1024 * 1024 + 5);
+    randomFillSync(seg);
+    const whole = frameBytes(enc('E'), enc('I'), [seg], 0);
+    expect(Buffer.compare(whole.subarray(whole.length - seg.length), Buffer.from(seg))).toBe(0);
+    for (const skip of [1, 4097, whole.length - seg.length + 3]) {
+      const rest = frameBytes(enc('E'), enc('I'), [seg], skip);
+      expect(rest.length).toBe(whole.length - skip);
+      expect(Buffer.compare(rest, whole.subarray(skip))).toBe(0);
     }
   });
 

@@ -258,6 +258,13 @@ describe('a stream of large arrays (worker without --expose-gc)', () => {
     await rmprocs(w);
   });
 
+  test('arrives bit-exact: a large array (copied into its segment in parallel chunks) from end to end', async () => {
+    const a = new Uint8Array(BIG + 5);
+    randomFillSync(a);
+    const back = await remotecall_fetch(echo, w, a);
+    expect(Buffer.compare(Buffer.from(back.buffer, back.byteOffset, back.byteLength), Buffer.from(a.buffer))).toBe(0);
+  });
+
   test('is recycled by young collections: segments come back, neither side runs full collections for them', async () => {
     const a = new Float64Array(BIG / 8).fill(0.25);
     const N = 16;
