@@ -176,41 +176,41 @@ test("workers' stdout and stderr lines appear prefixed with From worker N", asyn
   expect(err.join('')).toContain(`      From worker ${w[1]}:\thello-err\n`);
 });
 
-test('a promise rejection nobody handles on a worker is reported there and the worker keeps serving', async () => {
+/**
+ * Runs `call` on worker w[1] with this process's stderr captured until `text` shows there; returns
+ * what `call` answered and the captured stderr.
+ */
+async function reportedOnStderr(call: () => string, text: string): Promise<[string, string]> {
   const err: string[] = [];
   const se = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
   try {
-    expect(
-      await remotecall_fetch(() => {
-        void Promise.reject(new RangeError('nobody waits for me'));
-        return 'returned';
-      }, w[1]),
-    ).toBe('returned');
-    expect(await eventually(() => err.join('').includes('nobody waits for me'), 3000)).toBe(true);
+    const answer = await remotecall_fetch(call, w[1]);
+    expect(await eventually(() => err.join('').includes(text), 3000)).toBe(true);
+    return [answer, err.join('')];
   } finally {
     se.mockRestore();
   }
-  expect(err.join('')).toMatch(new RegExp(`From worker ${w[1]}:\tdistributed-ts worker ${w[1]}: unhandled promise rejection \\(the worker keeps running\\): RangeError: nobody waits for me`));
+}
+
+test('a promise rejection nobody handles on a worker is reported there and the worker keeps serving', async () => {
+  const [answer, err] = await reportedOnStderr(() => {
+    void Promise.reject(new RangeError('nobody waits for me'));
+    return 'returned';
+  }, 'nobody waits for me');
+  expect(answer).toBe('returned');
+  expect(err).toMatch(new RegExp(`From worker ${w[1]}:\tdistributed-ts worker ${w[1]}: unhandled promise rejection \\(the worker keeps running\\): RangeError: nobody waits for me`));
   expect(await remotecall_fetch(() => 6 * 7, w[1])).toBe(42);
 });
 
 test('an error thrown from a timer that shipped code set is reported on the worker, which keeps serving', async () => {
-  const err: string[] = [];
-  const se = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    expect(
-      await remotecall_fetch(() => {
-        setTimeout(() => {
-          throw new TypeError('thrown from a timer');
-        }, 1);
-        return 'scheduled';
-      }, w[1]),
-    ).toBe('scheduled');
-    expect(await eventually(() => err.join('').includes('thrown from a timer'), 3000)).toBe(true);
-  } finally {
-    se.mockRestore();
-  }
-  expect(err.join('')).toMatch(new RegExp(`From worker ${w[1]}:\tdistributed-ts worker ${w[1]}: uncaught exception \\(the worker keeps running\\): TypeError: thrown from a timer`));
+  const [answer, err] = await reportedOnStderr(() => {
+    setTimeout(() => {
+      throw new TypeError('thrown from a timer');
+    }, 1);
+    return 'scheduled';
+  }, 'thrown from a timer');
+  expect(answer).toBe('scheduled');
+  expect(err).toMatch(new RegExp(`From worker ${w[1]}:\tdistributed-ts worker ${w[1]}: uncaught exception \\(the worker keeps running\\): TypeError: thrown from a timer`));
   expect(workers()).toContain(w[1]);
   expect(await remotecall_fetch(() => 6 * 7, w[1])).toBe(42);
 });
