@@ -37,7 +37,6 @@ Napi::Function FrameReader::Init(Napi::Env env) {
                          InstanceMethod<&FrameReader::OfferShared>("offerShared"),
                          InstanceMethod<&FrameReader::OnSharedCollected>("onSharedCollected"),
                          InstanceAccessor<&FrameReader::GetSharedMapped>("sharedMapped"),
-
                      });
 }
 
