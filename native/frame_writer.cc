@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -87,6 +88,19 @@ class Frame {
 
   uint64_t total() const { return total_; }
 
+  // Copies the frame's bytes [lo, hi) to dst.
+  void CopyRange(uint64_t lo, uint64_t hi, uint8_t* dst) const {
+    uint64_t off = 0;
+    ForEach([&](uint8_t* p, size_t n) {
+      uint64_t end = off + n;
+      if (end > lo && off < hi) {
+        uint64_t a = std::max(off, lo), b = std::min(end, hi);
+        std::memcpy(dst + (a - lo), p + (a - off), size_t(b - a));
+      }
+      off = end;
+    });
+  }
+
   // Calls f(data, length) for each non-empty part in order.
   template <typename F>
   void ForEach(F f) const {
@@ -107,11 +121,69 @@ class Frame {
 
 }  // namespace
 
+namespace {
+
+// Gather-writes from iov[*idx...] until the fd would block; advances *idx (and the first iovec) past
+// what was written and returns the byte count. Throws on a hard error.
+uint64_t WriteSome(Napi::Env env, int fd, iovec* iov, size_t parts, size_t* idx, bool* useSend) {
+  uint64_t written = 0;
+  while (*idx < parts) {
+    size_t cnt = std::min(parts - *idx, size_t(IOV_MAX));
+    ssize_t r;
+    if (*useSend) {
+      msghdr msg;
+      std::memset(&msg, 0, sizeof msg);
+      msg.msg_iov = &iov[*idx];
+      msg.msg_iovlen = cnt;
+      r = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } else {
+      r = writev(fd, &iov[*idx], int(cnt));
+    }
+    if (r < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      if (*useSend && err == ENOTSOCK) {
+        *useSend = false;
+        continue;
+      }
+      throw ErrnoError(env, err, *useSend ? "sendmsg" : "writev", Format("writeFrame: writing to fd %d failed", fd));
+    }
+    if (r == 0) break;
+    written += uint64_t(r);
+    size_t left = size_t(r);
+    while (left > 0 && *idx < parts) {
+      if (left >= iov[*idx].iov_len) {
+        left -= iov[*idx].iov_len;
+        (*idx)++;
+      } else {
+        iov[*idx].iov_base = static_cast<uint8_t*>(iov[*idx].iov_base) + left;
+        iov[*idx].iov_len -= left;
+        left = 0;
+      }
+    }
+  }
+  return written;
+}
+
+// The capture of a frame too large for the socket is copied from its end backwards, a chunk at a
+// time, while the socket takes what it can from the front: the bytes it took need no copy.
+constexpr uint64_t kCaptureChunk = 256 * 1024;
+
+}  // namespace
+
 Napi::Value WriteFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "writeFrame";
   int fd = int(GetInteger(info[0], fn, "fd", 0, double(INT_MAX)));
   Frame frame(info, 1, fn, 4);
+  Bytes capture{nullptr, 0};
+  bool capturing = info.Length() > 5 && !info[5].IsUndefined();
+  if (capturing) {
+    capture = GetBytes(info[5], fn, "capture", false);
+    if (capture.length < frame.total())
+      throw Napi::RangeError::New(env, Format("%s: capture has %zu bytes; the frame needs %llu", fn, capture.length, (unsigned long long)frame.total()));
+  }
 
   // Small frames (header, envelope, inline, a few segments) gather from the stack: no allocation per frame.
   iovec stackIov[16];
@@ -127,43 +199,18 @@ Napi::Value WriteFrame(const Napi::CallbackInfo& info) {
   frame.ForEach([&](uint8_t* p, size_t len) { iov[fill++] = iovec{p, len}; });
 
   size_t idx = 0;
-  uint64_t written = 0;
   bool useSend = true;
-  while (idx < parts) {
-    size_t cnt = std::min(parts - idx, size_t(IOV_MAX));
-    ssize_t r;
-    if (useSend) {
-      msghdr msg;
-      std::memset(&msg, 0, sizeof msg);
-      msg.msg_iov = &iov[idx];
-      msg.msg_iovlen = cnt;
-      r = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } else {
-      r = writev(fd, &iov[idx], int(cnt));
-    }
-    if (r < 0) {
-      int err = errno;
-      if (err == EINTR) continue;
-      if (err == EAGAIN || err == EWOULDBLOCK) break;
-      if (useSend && err == ENOTSOCK) {
-        useSend = false;
-        continue;
-      }
-      throw ErrnoError(env, err, useSend ? "sendmsg" : "writev", Format("writeFrame: writing to fd %d failed", fd));
-    }
-    if (r == 0) break;
-    written += uint64_t(r);
-    size_t left = size_t(r);
-    while (left > 0 && idx < parts) {
-      if (left >= iov[idx].iov_len) {
-        left -= iov[idx].iov_len;
-        idx++;
-      } else {
-        iov[idx].iov_base = static_cast<uint8_t*>(iov[idx].iov_base) + left;
-        iov[idx].iov_len -= left;
-        left = 0;
-      }
-    }
+  uint64_t written = WriteSome(env, fd, iov, parts, &idx, &useSend);
+  if (!capturing) return Napi::Number::New(env, double(written));
+  // capture[k] = frame byte k for every k ≥ the bytes written when this returns: the caller may change
+  // its arrays as soon as it does. `from` is where the copy has reached (it goes towards the front).
+  uint64_t total = frame.total();
+  uint64_t from = total;
+  while (written < from) {
+    uint64_t lo = from - std::min(kCaptureChunk, from - written);
+    frame.CopyRange(lo, from, capture.data + lo);
+    from = lo;
+    if (written < from) written += WriteSome(env, fd, iov, parts, &idx, &useSend);
   }
   return Napi::Number::New(env, double(written));
 }

@@ -191,6 +191,7 @@ interface NativeAddon {
     inline: ArrayBufferView,
     segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>,
     shared?: Uint8Array,
+    capture?: Uint8Array,
   ): number;
   frameLength(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>): number;
   frameBytes(envelope: ArrayBufferView, inline: ArrayBufferView, segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>, skip: number): Buffer;
@@ -329,9 +330,19 @@ export const MIN_STAGING_BYTES: number = addon.MIN_STAGING_BYTES;
  *
  * `shared[i] !== 0` marks segment i as a shared-memory descriptor (its table entry gets bit 63).
  *
+ * With `capture` (at least the frame's length), the rest the socket does not take is copied there
+ * before this returns (capture[k] = the frame's byte k from the returned count on), from the end
+ * backwards, while the socket goes on taking bytes from the front: what it took needs no copy. Then
+ * send `capture.subarray(written, length)`.
+ *
  * @returns the bytes written: the frame's full length, or fewer (possibly 0) when the socket would
- *   block — then send `frameBytes(..., written)` by ordinary means.
+ *   block — then send the rest by ordinary means (`capture`, or `frameBytes(..., written)`).
  * @throws {NativeSystemError} on a hard error (EPIPE, ECONNRESET, EBADF, ...); TypeError/RangeError on bad arguments.
+ *
+ * ```ts
+ * const spill = new Uint8Array(frameLength(env, inl, segs));
+ * const n = writeFrame(fd, env, inl, segs, undefined, spill); // spill.subarray(n) is the rest
+ * ```
  */
 export function writeFrame(
   fd: number,
@@ -339,8 +350,9 @@ export function writeFrame(
   inline: ArrayBufferView,
   segments: ReadonlyArray<ArrayBufferView | ArrayBuffer>,
   shared?: Uint8Array,
+  capture?: Uint8Array,
 ): number {
-  return addon.writeFrame(fd, envelope, inline, segments, shared);
+  return addon.writeFrame(fd, envelope, inline, segments, shared, capture);
 }
 
 /** The total byte length of the frame these parts make (header, table, envelope, inline, segments). */

@@ -393,6 +393,53 @@ describe('frames over a Unix socket', () => {
     }
   });
 
+  test('a write with a capture copies only what the socket did not take, and is immune to later mutation', async () => {
+    const c = new Collector();
+    const p = await socketPair(c.onread);
+    try {
+      p.reader.pause(); // the socket fills: most of the frame must be captured
+      const seg = pattern(8 * 1024 * 1024 + 3, 91);
+      const original = Uint8Array.from(seg);
+      const envelope = enc('captured');
+      const inline = enc('inl');
+      const total = frameLength(envelope, inline, [seg]);
+      const capture = new Uint8Array(total).fill(0xab);
+      const written = writeFrame(p.fd, envelope, inline, [seg], undefined, capture);
+      expect(written).toBeGreaterThan(0);
+      expect(written).toBeLessThan(total);
+      // The rest is the frame's own bytes at their own offsets; what the socket took was not copied.
+      expect(Buffer.compare(Buffer.from(capture.subarray(written)), frameBytes(envelope, inline, [seg], written))).toBe(0);
+      expect(capture[0]).toBe(0xab);
+      seg.fill(0xee); // must not change what is sent
+      p.writer.write(capture.subarray(written));
+      p.reader.resume();
+      await c.until(() => c.frames.length === 1, 20000);
+      expect(c.error).toBeUndefined();
+      expect(c.frames[0].envelope.toString()).toBe('captured');
+      expect(c.frames[0].inline.toString()).toBe('inl');
+      expect(sameBytes(c.frames[0].segments[0], original)).toBe(true);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('a frame the socket takes whole needs no capture; a capture shorter than the frame is a RangeError', async () => {
+    const c = new Collector();
+    const p = await socketPair(c.onread);
+    try {
+      const seg = pattern(1000, 5);
+      const total = frameLength(enc('e'), enc(''), [seg]);
+      const capture = new Uint8Array(total).fill(0xcd);
+      expect(writeFrame(p.fd, enc('e'), enc(''), [seg], undefined, capture)).toBe(total);
+      expect(capture.every((b) => b === 0xcd)).toBe(true);
+      expect(() => writeFrame(p.fd, enc('e'), enc(''), [seg], undefined, new Uint8Array(total - 1))).toThrow(/capture has \d+ bytes; the frame needs \d+/);
+      await c.until(() => c.frames.length === 1, 5000);
+      expect(sameBytes(c.frames[0].segments[0], seg)).toBe(true);
+    } finally {
+      await p.close();
+    }
+  });
+
   test('bad magic on the socket: ERR_FRAME_CORRUPT', async () => {
     const c = new Collector();
     const p = await socketPair(c.onread);

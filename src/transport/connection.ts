@@ -13,6 +13,9 @@ import * as net from 'node:net';
 import { markAsUntransferable } from 'node:worker_threads';
 import { FrameReader, UNCOUNTED_MIN_BYTES, writeFrame, frameBytesInto, socketFd, type TransferSenderStats } from '../native';
 import { noteLargeArrival } from './young-collection';
+
+/** Frames at least this long are captured while they are written (see writeFrame's `capture`). */
+const CAPTURE_WHILE_WRITING = 1 << 20;
 import { takeSpill, giveSpill } from './spill-pool';
 import { COOKIE_LEN } from '../cluster/cookie';
 import { cookieMatches, checkVersion, helloBlock, versionBlock, VERSION_LEN } from './handshake';
@@ -211,15 +214,23 @@ export class Connection {
     this.framesSent++;
     this.bytesSent += total;
     if (this.fd !== undefined && s.writableLength === 0 && !this.handshake) {
+      // A large frame that the socket may not take at once is captured as it is written (writeFrame
+      // copies only what the socket has not taken).
+      const spill = total >= CAPTURE_WHILE_WRITING ? takeSpill(total) : undefined;
       let written: number;
       try {
-        written = writeFrame(this.fd, envelope, inline, segments, shared);
+        written = writeFrame(this.fd, envelope, inline, segments, shared, spill);
       } catch (e) {
+        if (spill !== undefined) giveSpill(spill);
         this.close((e as Error).message);
         throw new Error(`connection to process ${this.peer} failed: ${(e as Error).message}`);
       }
-      if (written === total) return;
-      this.writeRest(envelope, inline, segments, shared, written, total - written);
+      if (written === total) {
+        if (spill !== undefined) giveSpill(spill);
+        return;
+      }
+      if (spill !== undefined) this.socket.write(spill.subarray(written, total), () => giveSpill(spill));
+      else this.writeRest(envelope, inline, segments, shared, written, total - written);
     } else {
       this.writeRest(envelope, inline, segments, shared, 0, total);
     }
