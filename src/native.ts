@@ -287,8 +287,8 @@ export const UNCOUNTED_MIN_BYTES: number = addon.UNCOUNTED_MIN_BYTES;
 
 /**
  * Runs a young-generation collection now and returns its number. V8 offers it only under
- * `--expose-gc`, which is set for the call and then turned off again unless `keepExposed` (the
- * process was started with it).
+ * `--expose-gc`, which is set for the call and then turned off again unless `keepExposed` (it was on
+ * already).
  */
 export function collectYoung(keepExposed: boolean): number {
   return addon.collectYoung(keepExposed);

@@ -10,6 +10,7 @@
  * sender). Those still alive well after one are long-lived, and are then counted as external memory,
  * so V8 weighs them as it does any other.
  */
+import * as vm from 'node:vm';
 import { accountSurvivors, collectYoung } from '../native';
 
 /** A young collection runs on the next turn once this many bytes arrived since the last one... */
@@ -19,9 +20,18 @@ const DELAY_MS = 20;
 /** Arrays that arrived before a collection and are alive this long after it are long-lived. */
 const SURVIVOR_MS = 100;
 
-/** Started with --expose-gc: leave it on after our collections. */
-const keepExposed =
-  process.execArgv.some((a) => /^--expose[-_]gc$/.test(a)) || /(^|\s)--expose[-_]gc(\s|$)/.test(process.env.NODE_OPTIONS ?? '');
+/** --expose-gc was on before our first collection: leave it on after ours (undefined: not asked yet). */
+let keepExposed: boolean | undefined;
+
+function exposedAlready(): boolean {
+  if (process.execArgv.some((a) => /^--expose[-_]gc$/.test(a)) || /(^|\s)--expose[-_]gc(\s|$)/.test(process.env.NODE_OPTIONS ?? '')) return true;
+  // Turned on at run time (v8.setFlagsFromString): a fresh context gets `gc` then.
+  try {
+    return vm.runInNewContext('typeof gc') === 'function';
+  } catch {
+    return false;
+  }
+}
 
 let bytesSince = 0;
 let soon: NodeJS.Immediate | undefined;
@@ -47,6 +57,7 @@ function collect(): void {
   if (later !== undefined) clearTimeout(later);
   later = undefined;
   bytesSince = 0;
+  keepExposed ??= exposedAlready();
   lastEpoch = collectYoung(keepExposed);
   // What it freed is reported by finalizers that run a little later; whatever arrived before it and is
   // alive well after is long-lived.
