@@ -423,6 +423,29 @@ describe('frames over a Unix socket', () => {
     }
   });
 
+  test('a captured write of many segments (past the stack iovecs) arrives whole, every part in place', async () => {
+    const c = new Collector();
+    const p = await socketPair(c.onread);
+    try {
+      p.reader.pause();
+      const segs = Array.from({ length: 40 }, (_, k) => pattern(300 * 1024 + k * 7, k + 1));
+      const originals = segs.map((x) => Uint8Array.from(x));
+      const total = frameLength(enc('many'), enc('parts'), segs);
+      const capture = new Uint8Array(total);
+      const written = writeFrame(p.fd, enc('many'), enc('parts'), segs, undefined, capture);
+      expect(written).toBeLessThan(total);
+      for (const x of segs) x.fill(0);
+      p.writer.write(capture.subarray(written));
+      p.reader.resume();
+      await c.until(() => c.frames.length === 1, 20000);
+      expect(c.error).toBeUndefined();
+      expect(c.frames[0].segments.length).toBe(40);
+      c.frames[0].segments.forEach((got, k) => expect(sameBytes(got, originals[k])).toBe(true));
+    } finally {
+      await p.close();
+    }
+  });
+
   test('a frame the socket takes whole needs no capture; a capture shorter than the frame is a RangeError', async () => {
     const c = new Collector();
     const p = await socketPair(c.onread);
