@@ -13,9 +13,6 @@ import * as net from 'node:net';
 import { markAsUntransferable } from 'node:worker_threads';
 import { FrameReader, UNCOUNTED_MIN_BYTES, writeFrame, frameBytesInto, socketFd, type TransferSenderStats } from '../native';
 import { noteLargeArrival } from './young-collection';
-
-/** Frames at least this long are captured while they are written (see writeFrame's `capture`). */
-const CAPTURE_WHILE_WRITING = 1 << 20;
 import { takeSpill, giveSpill } from './spill-pool';
 import { COOKIE_LEN } from '../cluster/cookie';
 import { cookieMatches, checkVersion, helloBlock, versionBlock, VERSION_LEN } from './handshake';
@@ -23,6 +20,8 @@ import { EnvelopeReader, buildEnvelope, type Header } from '../messages/envelope
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { SharedTransfer, sharedTransferEnabled, type SharedTransferCounts } from './shared-transfer';
 
+/** Frames at least this long are captured while they are written (see writeFrame's `capture`). */
+const CAPTURE_WHILE_WRITING = 1 << 20;
 const STAGING_BYTES = 256 * 1024;
 const MAX_FRAMES_PER_COMMIT = 256;
 const EMPTY_SEGMENTS: ArrayBuffer[] = [];
