@@ -10,7 +10,6 @@
  * Local peers (Unix sockets): large segments go through shared memory instead (shared-transfer.ts).
  */
 import * as net from 'node:net';
-import { markAsUntransferable } from 'node:worker_threads';
 import { FrameReader, UNCOUNTED_MIN_BYTES, writeFrame, frameBytesInto, socketFd, type TransferSenderStats } from '../native';
 import { noteLargeArrival } from './young-collection';
 import { takeSpill, giveSpill } from './spill-pool';
@@ -366,8 +365,13 @@ function noteLarge(buffers: ArrayBuffer[]): void {
   for (let i = 0; i < buffers.length; i++) {
     const ab = buffers[i];
     if (ab.byteLength < UNCOUNTED_MIN_BYTES) continue;
-    markAsUntransferable(ab);
+    // Loaded on the first large arrival: a worker starts without node:worker_threads.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    markUntransferable ??= (require('node:worker_threads') as typeof import('node:worker_threads')).markAsUntransferable;
+    markUntransferable(ab);
     bytes += ab.byteLength;
   }
   if (bytes > 0) noteLargeArrival(bytes);
 }
+
+let markUntransferable: ((o: object) => void) | undefined;
