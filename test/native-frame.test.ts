@@ -208,6 +208,26 @@ function named(name: string): Error {
 
 const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
 
+/**
+ * Writes with `write` into a socket whose reader is paused (so the socket fills and a large frame is
+ * only partly taken), then lets the reader go and checks the one frame that arrives with `check`.
+ */
+async function throughFullSocket(write: (p: Pair) => void, check: (f: Frame) => void): Promise<void> {
+  const c = new Collector();
+  const p = await socketPair(c.onread);
+  try {
+    p.reader.pause();
+    write(p);
+    p.reader.resume();
+    await c.until(() => c.frames.length === 1, 20000);
+    expect(c.error).toBeUndefined();
+    check(c.frames[0]);
+  } finally {
+    await p.close();
+  }
+}
+
+
 describe('frames over a Unix socket', () => {
   test('many small frames in one read', async () => {
     const c = new Collector();
@@ -366,84 +386,72 @@ describe('frames over a Unix socket', () => {
   });
 
   test('a partial write completes through frameBytes(skip) and is immune to later mutation', async () => {
-    const c = new Collector();
-    const p = await socketPair(c.onread);
-    try {
-      p.reader.pause();
-      const seg = pattern(8 * 1024 * 1024, 77);
-      const original = Uint8Array.from(seg);
-      const envelope = enc('partial');
-      const total = frameLength(envelope, new Uint8Array(0), [seg]);
-      const written = writeFrame(p.fd, envelope, new Uint8Array(0), [seg]);
-      expect(written).toBeGreaterThan(0);
-      expect(written).toBeLessThan(total);
-      // The socket is full now: another gather write takes nothing.
-      expect(writeFrame(p.fd, envelope, new Uint8Array(0), [seg])).toBe(0);
-      const rest = frameBytes(envelope, new Uint8Array(0), [seg], written);
-      expect(rest.length).toBe(total - written);
-      p.writer.write(rest);
-      seg.fill(0xee); // must not change what is sent
-      p.reader.resume();
-      await c.until(() => c.frames.length === 1, 20000);
-      expect(c.error).toBeUndefined();
-      expect(c.frames[0].envelope.toString()).toBe('partial');
-      expect(sameBytes(c.frames[0].segments[0], original)).toBe(true);
-    } finally {
-      await p.close();
-    }
+    const seg = pattern(8 * 1024 * 1024, 77);
+    const original = Uint8Array.from(seg);
+    const envelope = enc('partial');
+    await throughFullSocket(
+      (p) => {
+        const total = frameLength(envelope, new Uint8Array(0), [seg]);
+        const written = writeFrame(p.fd, envelope, new Uint8Array(0), [seg]);
+        expect(written).toBeGreaterThan(0);
+        expect(written).toBeLessThan(total);
+        // The socket is full now: another gather write takes nothing.
+        expect(writeFrame(p.fd, envelope, new Uint8Array(0), [seg])).toBe(0);
+        const rest = frameBytes(envelope, new Uint8Array(0), [seg], written);
+        expect(rest.length).toBe(total - written);
+        p.writer.write(rest);
+        seg.fill(0xee); // must not change what is sent
+      },
+      (f) => {
+        expect(f.envelope.toString()).toBe('partial');
+        expect(sameBytes(f.segments[0], original)).toBe(true);
+      },
+    );
   });
 
   test('a write with a capture copies only what the socket did not take, and is immune to later mutation', async () => {
-    const c = new Collector();
-    const p = await socketPair(c.onread);
-    try {
-      p.reader.pause(); // the socket fills: most of the frame must be captured
-      const seg = pattern(8 * 1024 * 1024 + 3, 91);
-      const original = Uint8Array.from(seg);
-      const envelope = enc('captured');
-      const inline = enc('inl');
-      const total = frameLength(envelope, inline, [seg]);
-      const capture = new Uint8Array(total).fill(0xab);
-      const written = writeFrame(p.fd, envelope, inline, [seg], undefined, capture);
-      expect(written).toBeGreaterThan(0);
-      expect(written).toBeLessThan(total);
-      // The rest is the frame's own bytes at their own offsets; what the socket took was not copied.
-      expect(Buffer.compare(Buffer.from(capture.subarray(written)), frameBytes(envelope, inline, [seg], written))).toBe(0);
-      expect(capture[0]).toBe(0xab);
-      seg.fill(0xee); // must not change what is sent
-      p.writer.write(capture.subarray(written));
-      p.reader.resume();
-      await c.until(() => c.frames.length === 1, 20000);
-      expect(c.error).toBeUndefined();
-      expect(c.frames[0].envelope.toString()).toBe('captured');
-      expect(c.frames[0].inline.toString()).toBe('inl');
-      expect(sameBytes(c.frames[0].segments[0], original)).toBe(true);
-    } finally {
-      await p.close();
-    }
+    const seg = pattern(8 * 1024 * 1024 + 3, 91);
+    const original = Uint8Array.from(seg);
+    const envelope = enc('captured');
+    const inline = enc('inl');
+    await throughFullSocket(
+      (p) => {
+        const total = frameLength(envelope, inline, [seg]);
+        const capture = new Uint8Array(total).fill(0xab);
+        const written = writeFrame(p.fd, envelope, inline, [seg], undefined, capture);
+        expect(written).toBeGreaterThan(0);
+        expect(written).toBeLessThan(total);
+        // The rest is the frame's own bytes at their own offsets; what the socket took was not copied.
+        expect(Buffer.compare(Buffer.from(capture.subarray(written)), frameBytes(envelope, inline, [seg], written))).toBe(0);
+        expect(capture[0]).toBe(0xab);
+        seg.fill(0xee); // must not change what is sent
+        p.writer.write(capture.subarray(written));
+      },
+      (f) => {
+        expect(f.envelope.toString()).toBe('captured');
+        expect(f.inline.toString()).toBe('inl');
+        expect(sameBytes(f.segments[0], original)).toBe(true);
+      },
+    );
   });
 
   test('a captured write of many segments (past the stack iovecs) arrives whole, every part in place', async () => {
-    const c = new Collector();
-    const p = await socketPair(c.onread);
-    try {
-      p.reader.pause();
-      const segs = Array.from({ length: 40 }, (_, k) => pattern(300 * 1024 + k * 7, k + 1));
-      const originals = segs.map((x) => Uint8Array.from(x));
-      const total = frameLength(enc('many'), enc('parts'), segs);
-      const capture = new Uint8Array(total);
-      const written = writeFrame(p.fd, enc('many'), enc('parts'), segs, undefined, capture);
-      expect(written).toBeLessThan(total);
-      for (const x of segs) x.fill(0);
-      p.writer.write(capture.subarray(written));
-      p.reader.resume();
-      await c.until(() => c.frames.length === 1, 20000);
-      expect(c.error).toBeUndefined();
-      expect(c.frames[0].segments.length).toBe(40);
-      c.frames[0].segments.forEach((got, k) => expect(sameBytes(got, originals[k])).toBe(true));
-    } finally {
-      await p.close();
-    }
+    const segs = Array.from({ length: 40 }, (_, k) => pattern(300 * 1024 + k * 7, k + 1));
+    const originals = segs.map((x) => Uint8Array.from(x));
+    await throughFullSocket(
+      (p) => {
+        const total = frameLength(enc('many'), enc('parts'), segs);
+        const capture = new Uint8Array(total);
+        const written = writeFrame(p.fd, enc('many'), enc('parts'), segs, undefined, capture);
+        expect(written).toBeLessThan(total);
+        for (const x of segs) x.fill(0);
+        p.writer.write(capture.subarray(written));
+      },
+      (f) => {
+        expect(f.segments.length).toBe(40);
+        f.segments.forEach((got, k) => expect(sameBytes(got, originals[k])).toBe(true));
+      },
+    );
   });
 
   test('a frame the socket takes whole needs no capture; a capture shorter than the frame is a RangeError', async () => {
