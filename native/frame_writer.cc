@@ -88,14 +88,14 @@ class Frame {
 
   uint64_t total() const { return total_; }
 
-  // Copies the frame's bytes [lo, hi) to dst.
+  // Copies the frame's bytes [lo, hi) to dst (large parts on several cores: see parallel_copy.h).
   void CopyRange(uint64_t lo, uint64_t hi, uint8_t* dst) const {
     uint64_t off = 0;
     ForEach([&](uint8_t* p, size_t n) {
       uint64_t end = off + n;
       if (end > lo && off < hi) {
         uint64_t a = std::max(off, lo), b = std::min(end, hi);
-        std::memcpy(dst + (a - lo), p + (a - off), size_t(b - a));
+        CopyBytes(dst + (a - lo), p + (a - off), size_t(b - a));
       }
       off = end;
     });
@@ -247,17 +247,7 @@ Napi::Value FrameBytes(const Napi::CallbackInfo& info) {
     }
     throw CodedError(env, "ERR_OUT_OF_MEMORY", Format("%s: cannot allocate a Buffer of %llu bytes", fn, (unsigned long long)len));
   }
-  uint8_t* dst = static_cast<uint8_t*>(data);
-  uint64_t off = 0;  // frame offset of the current part
-  frame.ForEach([&](uint8_t* p, size_t n) {
-    uint64_t partEnd = off + n;
-    if (partEnd > skip) {
-      uint64_t from = skip > off ? skip - off : 0;
-      CopyBytes(dst, p + from, size_t(n - from));
-      dst += n - from;
-    }
-    off = partEnd;
-  });
+  frame.CopyRange(skip, frame.total(), static_cast<uint8_t*>(data));
   if (into) return Napi::Number::New(env, double(len));
   return Napi::Value(env, buf);
 }
