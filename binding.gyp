@@ -15,7 +15,8 @@
         "native/transfer_segments.cc",
         "native/young_buffers.cc",
         "native/parallel_copy.cc",
-        "native/interrupts.cc"
+        "native/interrupts.cc",
+        "native/idle_spin.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

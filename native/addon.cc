@@ -4,6 +4,7 @@
 
 #include "frame_reader.h"
 #include "frame_writer.h"
+#include "idle_spin.h"
 #include "interrupts.h"
 #include "file_mapping.h"
 #include "mapping.h"
@@ -39,6 +40,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("uncountedStats", Napi::Function::New<dts::UncountedStats>(env, "uncountedStats"));
   exports.Set("UNCOUNTED_MIN_BYTES", Napi::Number::New(env, double(dts::kUncountedMinBytes)));
   exports.Set("transferProbeCheck", Napi::Function::New<dts::TransferProbeCheck>(env, "transferProbeCheck"));
+  exports.Set("setIdleSpin", Napi::Function::New<dts::SetIdleSpin>(env, "setIdleSpin"));
+  exports.Set("idleSpinStats", Napi::Function::New<dts::IdleSpinStats>(env, "idleSpinStats"));
   exports.Set("mappingCount", Napi::Function::New<dts::MappingCount>(env, "mappingCount"));
   return exports;
 }

@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "idle_spin.h"
 #include "le_bytes.h"
 #include "segment_alloc.h"
 
@@ -242,6 +243,7 @@ Napi::Value FrameReader::Commit(const Napi::CallbackInfo& info) {
   Release(done_);
   doneShared_.clear();
   if (n > 0) {
+    NoteTraffic();  // more frames may follow soon: poll for them rather than sleep
     regionLen_ -= n;
     if (region_ == kStaging) {
       end_ += n;

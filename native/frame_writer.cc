@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "idle_spin.h"
 #include "le_bytes.h"
 #include "parallel_copy.h"
 #include "transfer_segments.h"
@@ -201,6 +202,7 @@ Napi::Value WriteFrame(const Napi::CallbackInfo& info) {
   size_t idx = 0;
   bool useSend = true;
   uint64_t written = WriteSome(env, fd, iov, parts, &idx, &useSend);
+  NoteTraffic();  // the reply is due soon: poll for it rather than sleep
   if (!capturing) return Napi::Number::New(env, double(written));
   // capture[k] = frame byte k for every k ≥ the bytes written when this returns: the caller may change
   // its arrays as soon as it does. `from` is where the copy has reached (it goes towards the front).

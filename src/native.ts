@@ -185,6 +185,8 @@ interface NativeAddon {
   accountSurvivors(epoch: number): number;
   uncountedStats(): UncountedStats;
   UNCOUNTED_MIN_BYTES: number;
+  setIdleSpin(windowMicros: number): void;
+  idleSpinStats(): IdleSpinStats;
   writeFrame(
     fd: number,
     envelope: ArrayBufferView,
@@ -312,6 +314,28 @@ export interface UncountedStats {
 /** The counters of {@link UncountedStats}. */
 export function uncountedStats(): UncountedStats {
   return addon.uncountedStats();
+}
+
+/**
+ * Sets the window (microseconds, 0 = off) for which this thread's event loop polls instead of sleeping
+ * after each frame read or written (see src/transport/idle-spin.ts).
+ */
+export function setIdleSpin(windowMicros: number): void {
+  addon.setIdleSpin(windowMicros);
+}
+
+/** This thread's polling window and what it did: windows opened, loop iterations that polled. */
+export interface IdleSpinStats {
+  windowMicros: number;
+  windows: number;
+  polls: number;
+  /** Whether a window is open now. */
+  active: boolean;
+}
+
+/** The counters of {@link IdleSpinStats}. */
+export function idleSpinStats(): IdleSpinStats {
+  return addon.idleSpinStats();
 }
 
 /** 0x46535444, 'DTSF' read as a little-endian uint32: the first field of every frame. */

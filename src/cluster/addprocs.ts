@@ -15,6 +15,7 @@ import { sendFrame } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { sendRequest, settle } from '../messages/requests';
 import { dropClient } from '../remote/ref-store';
+import { applyIdleSpin, appliedIdleSpin, idleSpinMicros, spinWindowFor } from '../transport/idle-spin';
 
 /** What a worker is told when it joins (Julia's JoinPGRPMsg). */
 export interface JoinRecord {
@@ -23,19 +24,37 @@ export interface JoinRecord {
   lazy: boolean;
   /** The other workers at the time, with their addresses (for worker-to-worker connections). */
   others: Array<{ id: number; address: string }>;
+  /** Its idle polling window in microseconds (transport/idle-spin.ts; 0 = off). */
+  spin: number;
 }
 
 /** Membership news for workers that already joined (MessageKind.Members). */
 export interface MembersNotice {
   add: Array<{ id: number; address: string }>;
   remove: number[];
+  /** The idle polling window now in force, in microseconds (transport/idle-spin.ts). */
+  spin: number;
 }
 
 /** Workers sent a Join: they hear of every later arrival and departure. */
 const joinedWorkers = new Set<number>();
 
-/** Tells every joined worker except `except` of a change in membership. */
-function broadcastMembers(notice: MembersNotice, except: number): void {
+/** The cluster's idle polling window: process 1 decides it from every process it knows, starting ones included. */
+function clusterSpin(): number {
+  return spinWindowFor(PGRP.processes.size + 1);
+}
+
+/** Applies the cluster's idle polling window here and, when it changed, tells the joined workers. */
+function updateClusterSpin(): void {
+  const spin = clusterSpin();
+  if (spin === appliedIdleSpin()) return;
+  applyIdleSpin(spin);
+  broadcastMembers({ add: [], remove: [] }, 0);
+}
+
+/** Tells every joined worker except `except` of a change in membership (and of the idle polling window). */
+function broadcastMembers(change: Omit<MembersNotice, 'spin'>, except: number): void {
+  const notice: MembersNotice = { ...change, spin: appliedIdleSpin() };
   for (const pid of joinedWorkers) {
     if (pid === except) continue;
     const conn = PGRP.get(pid)?.connection;
@@ -51,6 +70,7 @@ function broadcastMembers(notice: MembersNotice, except: number): void {
 PGRP.onGone.push((id) => {
   if (myid() !== 1) return;
   joinedWorkers.delete(id);
+  applyIdleSpin(clusterSpin());
   broadcastMembers({ add: [], remove: [id] }, id);
 });
 
@@ -111,6 +131,7 @@ export async function addprocs(n?: number | ClusterManager, opts: AddprocsOption
   }
   if (manager instanceof LocalManager) manager.cookie = cluster_cookie();
   validateOptions(opts);
+  idleSpinMicros(); // a malformed DISTRIBUTED_IDLE_SPIN_US fails here, before anything starts
   const params: AddprocsOptions = { topology: 'all_to_all', lazy: true, restrict: true, transport: 'unix', timeout: defaultTimeout(), ...opts };
   PGRP.topology = params.topology!;
   PGRP.lazy = params.lazy!;
@@ -163,6 +184,7 @@ function withTimeout<T>(work: Promise<T>, ms: number, message: () => string): Pr
 async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manager: ClusterManager): Promise<number> {
   const id = PGRP.lastId + 1;
   const rec = PGRP.add(id, config);
+  updateClusterSpin();
   const timeoutMs = (params.timeout ?? defaultTimeout()) * 1000;
   const errLines: string[] = [];
   const child = config.process;
@@ -203,6 +225,7 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
       // Every worker that announced itself, joined or still joining: one that joins later is told of
       // this one by a Members notice, so each pair learns of each other either way.
       others: [...addresses].filter(([p]) => p !== id && PGRP.get(p) !== undefined).map(([p, address]) => ({ id: p, address })),
+      spin: appliedIdleSpin(),
     };
     const answer = sendRequest(conn, MessageKind.Join, join, { rootPath: 'join' });
     joinedWorkers.add(id);

@@ -17,6 +17,7 @@ import { explainError, type ShippingCounters } from '../serialization/functions'
 import { callBreakable, onInterrupt } from '../worker/interruptible';
 import { InterruptException } from '../errors';
 import { loadDeferredPackage } from '../deferred-package';
+import { idleSpinStats, type IdleSpinStats } from '../native';
 
 /** A handler for a message kind this module does not handle itself. */
 export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
@@ -235,6 +236,11 @@ export interface ProcessStats {
   heldReferences: number;
   /** Per open connection, by peer id: bytes sent on it; function sources, data globals and captured variables shipped on it. */
   shipping: Record<number, { bytesSent: number } & ShippingCounters>;
+  /**
+   * Idle polling (transport/idle-spin.ts): the window in microseconds (0 = off), how many windows
+   * opened after traffic, how many event-loop turns polled in them, and whether one is open now.
+   */
+  idleSpin: IdleSpinStats;
 }
 
 /** This process's counters. */
@@ -254,6 +260,7 @@ export function localStats(): ProcessStats {
     connectedTo: connectedTo.sort((a, b) => a - b),
     heldReferences: remoteHoldingCount(),
     shipping,
+    idleSpin: idleSpinStats(),
   };
 }
 

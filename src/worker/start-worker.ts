@@ -19,6 +19,7 @@ import { sendFrame } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import type { Topology } from '../cluster/process-group';
 import { connectToWorker } from '../cluster/worker-links';
+import { applyIdleSpin } from '../transport/idle-spin';
 
 /** How a worker is started. */
 export interface WorkerOptions {
@@ -147,6 +148,7 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
       else known.config.userdata ??= o.address; // it dialled us before we joined
     }
     conn.onClose(() => exitSoon(0));
+    if (typeof join.spin === 'number') applyIdleSpin(join.spin);
     const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
     // lazy: false connects every pair at addprocs: each worker dials those that announced before it.
     const eager = join.topology === 'all_to_all' && !join.lazy ? join.others.map((o) => connectToWorker(o.id).catch(() => undefined)) : [];
@@ -163,6 +165,7 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
       else known.config.userdata ??= o.address; // it dialled us before the notice came
     }
     for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
+    if (typeof news.spin === 'number') applyIdleSpin(news.spin);
   });
   onMessage(MessageKind.Exit, () => exitSoon(0));
 }
