@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dts, teardown, alive, eventually, ospids, ROOT } from './helpers';
+import { dts, teardown, alive, eventually, ospids, ROOT, runMasterScript, exitCodeWithin } from './helpers';
 
 const { addprocs, remotecall, remotecall_fetch, remote_do, workers, stats, ProcessExitedException } = dts;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -79,30 +79,6 @@ test('a connection with the wrong cookie, or garbage bytes, is dropped and the w
   expect(await remotecall_fetch(() => 'unharmed', id)).toBe('unharmed');
   expect((await stats(id)).storedValues).toBe(before.storedValues);
 });
-
-function runMasterScript(code: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const line = (re: RegExp, ms: number) =>
-    eventually(() => re.test(out), ms).then((ok) => {
-      if (!ok) throw new Error(`master script did not print ${re}; stdout: ${out}; stderr: ${err}`);
-      return re.exec(out)!;
-    });
-  return { child, exited, line, output: () => out + err };
-}
-
-/** The script's exit code, or 'still running' (and the script killed) after `ms`; leaves no timer behind. */
-async function exitCodeWithin(m: ReturnType<typeof runMasterScript>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([m.exited, new Promise((r) => (timer = setTimeout(() => r('still running'), ms)))]);
-  clearTimeout(timer);
-  if (code === 'still running') m.child.kill('SIGKILL');
-  return code;
-}
 
 test('workers exit when the master is killed with SIGKILL', async () => {
   const m = runMasterScript(`

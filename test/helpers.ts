@@ -3,6 +3,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import type * as Api from '../src/index';
 
 export const ROOT = path.join(__dirname, '..');
@@ -65,4 +66,29 @@ export async function teardown(): Promise<void> {
   await dts.rmprocs(...ids, { waitfor: 20 });
   const gone = await eventually(() => os.every((p) => !alive(p)), 5000);
   if (!gone) throw new Error(`worker processes still alive after rmprocs: ${os.filter(alive).join(', ')}`);
+}
+
+/** Runs `code` as a master script (`node -e`) in the package root; `line(re, ms)` waits for a line of its output. */
+export function runMasterScript(code: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const line = (re: RegExp, ms: number) =>
+    eventually(() => re.test(out), ms).then((ok) => {
+      if (!ok) throw new Error(`master script did not print ${re}; stdout: ${out}; stderr: ${err}`);
+      return re.exec(out)!;
+    });
+  return { child, exited, line, output: () => out + err };
+}
+
+/** The script's exit code, or 'still running' (and the script killed) after `ms`; leaves no timer behind. */
+export async function exitCodeWithin(m: ReturnType<typeof runMasterScript>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([m.exited, new Promise((r) => (timer = setTimeout(() => r('still running'), ms)))]);
+  clearTimeout(timer);
+  if (code === 'still running') m.child.kill('SIGKILL');
+  return code;
 }

@@ -71,7 +71,13 @@ function connect(address: Address, onread?: net.OnReadOpts): Promise<net.Socket>
   });
 }
 
+/** Keeps the loop turning: each turn polls the sockets with a zero timeout instead of sleeping. */
+function pollForever(): void {
+  setImmediate(pollForever);
+}
+
 async function main(): Promise<void> {
+  if (config.poll) pollForever();
   if (config.mode === 'cpu') {
     cpuWork(2_000_000); // let the JIT settle before the timed runs
     send({ type: 'ready' });

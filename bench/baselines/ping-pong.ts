@@ -22,6 +22,11 @@ export interface PingPongOptions {
   variant?: PingPongVariant | 'both';
   /** Stop early (with the samples so far) after this long per variant (default 30 s). */
   maxMs?: number;
+  /**
+   * Both processes keep their event loops turning (a `setImmediate` chain) instead of sleeping between
+   * messages (default false): the bare counterpart of the library's idle polling.
+   */
+  poll?: boolean;
 }
 
 export interface PingPongStats {
@@ -94,7 +99,7 @@ function bound(maxMs: number): number {
 }
 
 async function pingPongData(o: Required<PingPongOptions>): Promise<PingPongStats> {
-  const peer = new Peer({ mode: 'echo-data', transport: o.transport, lifetimeMs: bound(o.maxMs) + 30_000 });
+  const peer = new Peer({ mode: 'echo-data', transport: o.transport, lifetimeMs: bound(o.maxMs) + 30_000, poll: o.poll });
   let sock: net.Socket | undefined;
   try {
     const { address } = await peer.next('listening');
@@ -113,7 +118,7 @@ async function pingPongData(o: Required<PingPongOptions>): Promise<PingPongStats
 
 async function pingPongOnread(o: Required<PingPongOptions>): Promise<PingPongStats> {
   const { server, address: parentAddress } = await listenLoopback(o.transport);
-  const peer = new Peer({ mode: 'echo-onread', transport: o.transport, parentAddress, lifetimeMs: bound(o.maxMs) + 30_000 });
+  const peer = new Peer({ mode: 'echo-onread', transport: o.transport, parentAddress, lifetimeMs: bound(o.maxMs) + 30_000, poll: o.poll });
   let out: net.Socket | undefined;
   let inp: net.Socket | undefined;
   try {
@@ -146,10 +151,19 @@ export async function pingPong(opts: PingPongOptions): Promise<PingPongResult> {
     messageBytes: 16,
     variant: 'both',
     maxMs: 30_000,
+    poll: false,
     ...opts,
   };
-  const data = o.variant === 'data' || o.variant === 'both' ? await pingPongData(o) : undefined;
-  const onread = o.variant === 'onread' || o.variant === 'both' ? await pingPongOnread(o) : undefined;
+  let polling: NodeJS.Immediate | undefined;
+  const poll = (): void => void (polling = setImmediate(poll));
+  if (o.poll) poll();
+  let data: PingPongStats | undefined, onread: PingPongStats | undefined;
+  try {
+    data = o.variant === 'data' || o.variant === 'both' ? await pingPongData(o) : undefined;
+    onread = o.variant === 'onread' || o.variant === 'both' ? await pingPongOnread(o) : undefined;
+  } finally {
+    if (polling !== undefined) clearImmediate(polling);
+  }
   const best: PingPongVariant = !onread ? 'data' : !data ? 'onread' : onread.medianUs < data.medianUs ? 'onread' : 'data';
   const top = (best === 'data' ? data : onread)!;
   return { ...top, transport: o.transport, variant: best, data, onread };

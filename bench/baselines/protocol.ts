@@ -26,6 +26,8 @@ export interface PeerConfig {
   receiver?: 'onread' | 'data';
   /** The peer exits on its own after this long whatever happens (safety net). */
   lifetimeMs: number;
+  /** Keep the event loop turning (a `setImmediate` chain) so the process never sleeps waiting for a read. */
+  poll?: boolean;
 }
 
 export type ToParent =

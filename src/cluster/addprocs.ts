@@ -44,8 +44,11 @@ function clusterSpin(): number {
   return spinWindowFor(PGRP.processes.size + 1);
 }
 
-/** Applies the cluster's idle polling window here and, when it changed, tells the joined workers. */
-function updateClusterSpin(): void {
+/**
+ * @internal Applies the cluster's idle polling window here and, when it changed, tells the joined
+ * workers (called on membership changes; benchmarks call it after `setIdleSpinMicros`).
+ */
+export function updateClusterSpin(): void {
   const spin = clusterSpin();
   if (spin === appliedIdleSpin()) return;
   applyIdleSpin(spin);
