@@ -54,6 +54,7 @@ export type { EverywhereOptions } from './macros/everywhere';
 export { spawnat, spawn, fetchfrom, nextproc } from './macros/spawnat';
 export type { Where } from './macros/spawnat';
 export type { ProcessStats } from './remote/stats';
+export type { IdleSpinStats } from './native';
 export { registerType } from './serialization/register-type';
 export type { TypeSerializer } from './serialization/register-type';
 export { SharedArray, sdata, localindices, indexpids } from './shared/shared-array';
