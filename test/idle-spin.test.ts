@@ -87,6 +87,19 @@ test('after round trips both sides polled; idle, polling stops and costs no CPU;
   await rmprocs(a);
 });
 
+test('polling works the same over TCP', async () => {
+  const [a] = await addprocs(1, { transport: 'tcp' });
+  const before = [(await stats()).idleSpin.polls, (await stats(a)).idleSpin.polls];
+  await roundTrips(a, 300);
+  const after = [(await stats()).idleSpin, (await stats(a)).idleSpin];
+  expect(after.map((x) => x.windowMicros)).toEqual([expected(2), expected(2)]);
+  if (expected(2) > 0) {
+    expect(after[0].polls).toBeGreaterThan(before[0]);
+    expect(after[1].polls).toBeGreaterThan(before[1]);
+  }
+  await rmprocs(a);
+});
+
 test('a window of 0 turns polling off on every process', async () => {
   spin.setIdleSpinMicros(0);
   try {
