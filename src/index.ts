@@ -23,6 +23,8 @@ export type { RmprocsOptions } from './cluster/addprocs';
 export { ClusterManager } from './cluster/cluster-manager';
 export type { AddprocsOptions } from './cluster/cluster-manager';
 export { LocalManager } from './cluster/local-manager';
+export { SSHManager } from './cluster/ssh-manager';
+export type { MachineSpec, SSHOptions } from './cluster/ssh-manager';
 export type { WorkerConfig } from './cluster/worker-config';
 export { cluster_cookie } from './cluster/cookie';
 export { remotecall, remotecall_fetch, remotecall_wait, remote_do } from './remote/remotecall';

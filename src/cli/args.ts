@@ -4,6 +4,8 @@
 export interface CliOptions {
   /** Workers to start before the script: a count, or 'auto' (one per CPU thread). */
   procs?: number | 'auto';
+  /** A file of machines to start workers on over ssh (Julia's `--machine-file`). */
+  machineFile?: string;
   /** Files loaded on every process, in order, before the script. */
   load: string[];
   /** Run as a worker; `cookie` is undefined when it is read from stdin. */
@@ -20,6 +22,8 @@ export interface CliOptions {
 export const USAGE = `usage: distributed [options] [script.{js,mjs,ts} [args...]]
 
   -p, --procs N|auto       start N local workers (auto: one per CPU thread) before the script
+  --machine-file FILE      start workers over ssh on the machines FILE lists, one per line:
+                           [count*][user@]host[:port] [bind_addr[:port]]
   -L, --load FILE          load FILE on every process before the script (repeatable)
   --worker[=COOKIE]        run as a worker (the cookie is read from stdin unless given)
   --bind-to ADDR[:PORT]    with --worker: the address to listen on
@@ -79,7 +83,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         o.version = true;
         break;
       case '--machine-file':
-        throw new Error('--machine-file needs the SSH cluster manager, which this version does not include yet');
+        o.machineFile = value(flag, inline);
+        break;
       default:
         throw new Error(`unknown option ${a}\n${USAGE}`);
     }
@@ -91,8 +96,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (o.bindTo !== undefined && o.worker === undefined) {
     throw new Error('--bind-to applies with --worker (the master connects to its workers, it does not listen)');
   }
-  if (o.worker !== undefined && (o.script !== undefined || o.procs !== undefined || o.load.length > 0)) {
-    throw new Error('--worker takes no script, -p or -L: a worker runs what the master sends it');
+  if (o.worker !== undefined && (o.script !== undefined || o.procs !== undefined || o.machineFile !== undefined || o.load.length > 0)) {
+    throw new Error('--worker takes no script, -p, --machine-file or -L: a worker runs what the master sends it');
   }
   return o;
 }

@@ -8,6 +8,7 @@
  *     distributed --worker            # cookie from stdin
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Module from 'node:module';
@@ -50,6 +51,11 @@ async function runMaster(o: CliOptions): Promise<void> {
   if (o.procs !== undefined) {
     const n = o.procs === 'auto' ? os.availableParallelism() : o.procs;
     if (n > 0) await dts.addprocs(n);
+  }
+  if (o.machineFile !== undefined) {
+    const { parseMachineFile } = await import('../cluster/ssh-manager');
+    const machines = parseMachineFile(fs.readFileSync(o.machineFile, 'utf8'), o.machineFile);
+    if (machines.length > 0) await dts.addprocs(machines);
   }
   for (const file of o.load) await dts.everywhere({ import: path.resolve(file) });
   if (o.script === undefined) return;

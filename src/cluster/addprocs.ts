@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import type { Readable } from 'node:stream';
 import { ClusterManager, type AddprocsOptions } from './cluster-manager';
 import { LocalManager } from './local-manager';
+import { SSHManager, checkSSHOptions, type MachineSpec, type SSHOptions } from './ssh-manager';
 import { PGRP, myid, type ProcessRecord } from './process-group';
 import type { WorkerConfig } from './worker-config';
 import { cluster_cookie } from './cookie';
@@ -110,21 +111,21 @@ function onlyMaster(fname: string): void {
 
 /**
  * Starts workers and adds them to the cluster; resolves with their ids. With a number, starts that many
- * local workers; with no number, one per CPU thread; with a `ClusterManager`, whatever it launches.
- * Workers start in parallel. A worker that fails to start rejects the call within `timeout` seconds with
- * the reason (and what it printed).
+ * local workers; with no number, one per CPU thread; with a list of machines, workers on them over ssh
+ * (`'[user@]host[:port] [bind_addr[:port]]'`, or `[that, count]`; see {@link SSHOptions}); with a
+ * `ClusterManager`, whatever it launches. Workers start in parallel. A worker that fails to start
+ * rejects the call within `timeout` seconds with the reason (and what it printed).
  *
  * ```ts
  * const ids = await addprocs(2); // [2, 3]
+ * await addprocs(['node1', ['me@node2:2222', 4]], { sshflags: ['-i', 'key.pem'] });
  * ```
  */
-export async function addprocs(n?: number | ClusterManager, opts: AddprocsOptions = {}): Promise<number[]> {
+export async function addprocs(n?: number | ClusterManager | readonly MachineSpec[], opts: AddprocsOptions & SSHOptions = {}): Promise<number[]> {
   onlyMaster('addprocs');
-  if (Array.isArray(n)) {
-    throw new Error('addprocs: a list of hosts needs the SSH cluster manager, which this version does not include yet');
-  }
   let manager: ClusterManager;
   if (n instanceof ClusterManager) manager = n;
+  else if (Array.isArray(n)) manager = new SSHManager(n as readonly MachineSpec[]);
   else {
     const count = n ?? os.availableParallelism();
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
@@ -132,10 +133,10 @@ export async function addprocs(n?: number | ClusterManager, opts: AddprocsOption
     }
     manager = new LocalManager(count);
   }
-  if (manager instanceof LocalManager) manager.cookie = cluster_cookie();
+  if (manager instanceof LocalManager || manager instanceof SSHManager) manager.cookie = cluster_cookie();
   validateOptions(opts);
   idleSpinMicros(); // a malformed DISTRIBUTED_IDLE_SPIN_US fails here, before anything starts
-  const params: AddprocsOptions = { topology: 'all_to_all', lazy: true, restrict: true, transport: 'unix', timeout: defaultTimeout(), ...opts };
+  const params: AddprocsOptions & SSHOptions = { topology: 'all_to_all', lazy: true, restrict: true, transport: 'unix', timeout: defaultTimeout(), ...opts };
   PGRP.topology = params.topology!;
   PGRP.lazy = params.lazy!;
 
@@ -158,8 +159,9 @@ export async function addprocs(n?: number | ClusterManager, opts: AddprocsOption
   return results.map((r) => (r as PromiseFulfilledResult<number>).value).sort((a, b) => a - b);
 }
 
-function validateOptions(o: AddprocsOptions): void {
+function validateOptions(o: AddprocsOptions & SSHOptions): void {
   if (o === null || typeof o !== 'object') throw new TypeError('addprocs: options must be an object');
+  checkSSHOptions(o);
   if (o.exeflags !== undefined && (!Array.isArray(o.exeflags) || o.exeflags.some((f) => typeof f !== 'string'))) {
     throw new TypeError('addprocs: exeflags must be an array of strings');
   }

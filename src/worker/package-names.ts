@@ -5,7 +5,7 @@
  * list against the package's real exports.
  */
 export const PACKAGE_EXPORT_NAMES: readonly string[] = [
-  'myid', 'nprocs', 'nworkers', 'procs', 'workers', 'addprocs', 'rmprocs', 'ClusterManager', 'LocalManager',
+  'myid', 'nprocs', 'nworkers', 'procs', 'workers', 'addprocs', 'rmprocs', 'ClusterManager', 'LocalManager', 'SSHManager',
   'cluster_cookie', 'remotecall', 'remotecall_fetch', 'remotecall_wait', 'remote_do', 'AbstractWorkerPool',
   'WorkerPool', 'CachingPool', 'default_worker_pool', 'remote', 'pmap', 'asyncmap', 'distributed', 'sync',
   'splitrange', 'range', 'zip', 'Range', 'Zip', 'ExponentialBackOff', 'retry', 'Future', 'Channel',

@@ -1,0 +1,377 @@
+/**
+ * `SSHManager`: workers on other machines, started over `ssh` (Julia's SSHManager).
+ *
+ * Each worker is one `ssh` session running the worker script on the remote host. As with local workers,
+ * the cookie goes to it on the session's standard input, never on a command line; the worker listens on
+ * TCP, prints its address, and leaves when its standard input closes, that is when this process or its
+ * `ssh` goes away. With `tunnel: true` the worker listens on the remote host's loopback only and this
+ * process reaches it through an `ssh -L` forward of its own, which also ends when this process ends.
+ */
+import * as net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { ClusterManager, type AddprocsOptions } from './cluster-manager';
+import type { WorkerConfig } from './worker-config';
+import { WORKER_SCRIPT } from './local-manager';
+import { ANNOUNCE_PREFIX, eachLine } from './worker-output';
+
+/** One machine: `'[user@]host[:port] [bind_addr[:port]]'`, or that with a worker count (`'auto'`: one per CPU thread there). */
+export type MachineSpec = string | readonly [string, number | 'auto'];
+
+/** The options of `addprocs(machines, opts)` beyond those of every `addprocs` (Julia's keywords). */
+export interface SSHOptions {
+  /** Reach each worker through an `ssh -L` tunnel instead of connecting to it directly (default false). */
+  tunnel?: boolean;
+  /** Extra arguments for every `ssh` (e.g. `['-i', '/home/me/key.pem']`). */
+  sshflags?: string[];
+  /** The `ssh` client to run (default `'ssh'`). */
+  ssh?: string;
+  /** At most this many workers being started at once on one host (default 10). */
+  max_parallel?: number;
+  /** The remote shell: only `'posix'` (sh, bash, …). */
+  shell?: 'posix';
+}
+
+/** A machine entry, parsed. */
+export interface Machine {
+  user?: string;
+  host: string;
+  port?: number;
+  /** Where other processes reach its workers (default: `host`). */
+  bindAddr?: string;
+  bindPort?: number;
+  count: number | 'auto';
+}
+
+const SPEC = /^(?:([^@\s]+)@)?([^:\s@]+)(?::(\d+))?(?:\s+([^:\s]+)(?::(\d+))?)?$/;
+
+/**
+ * Parses one machine entry (Julia's machine_spec, optionally with a count). Throws a RangeError naming
+ * what is wrong.
+ *
+ * ```ts
+ * parseMachine(['me@node7:2222 10.0.0.7', 4]) // { user: 'me', host: 'node7', port: 2222, bindAddr: '10.0.0.7', count: 4 }
+ * ```
+ */
+export function parseMachine(spec: MachineSpec): Machine {
+  const [text, count] = typeof spec === 'string' ? [spec, 1] : Array.isArray(spec) && spec.length === 2 ? spec : [undefined, undefined];
+  if (typeof text !== 'string') throw new RangeError(`addprocs: a machine is "[user@]host[:port] [bind_addr[:port]]" or [that, count], got ${JSON.stringify(spec)}`);
+  const m = SPEC.exec(text.trim());
+  if (m === null) throw new RangeError(`addprocs: machine ${JSON.stringify(text)} is not "[user@]host[:port] [bind_addr[:port]]"`);
+  if (count !== 'auto' && !(Number.isInteger(count) && (count as number) >= 1)) {
+    throw new RangeError(`addprocs: the worker count for ${JSON.stringify(text)} must be a positive integer or 'auto', got ${JSON.stringify(count)}`);
+  }
+  const port = (s: string | undefined, what: string): number | undefined => {
+    if (s === undefined) return undefined;
+    const p = Number(s);
+    if (!(p >= 1 && p <= 65535)) throw new RangeError(`addprocs: ${what} ${s} in machine ${JSON.stringify(text)} is not a port number`);
+    return p;
+  };
+  return { user: m[1], host: m[2], port: port(m[3], 'ssh port'), bindAddr: m[4], bindPort: port(m[5], 'bind port'), count: count as number | 'auto' };
+}
+
+/**
+ * The machines of a machine file (Julia's `--machine-file`): one per line, `[count*][user@]host[:port]
+ * [bind_addr[:port]]`; `#` starts a comment. Throws naming the file and line of a bad entry.
+ *
+ * ```ts
+ * parseMachineFile('4*node1\nme@node2:2222\n') // [['node1', 4], ['me@node2:2222', 1]]
+ * ```
+ */
+export function parseMachineFile(text: string, file = 'machine file'): Array<[string, number | 'auto']> {
+  const out: Array<[string, number | 'auto']> = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') return;
+    const m = /^(?:(\d+|auto)\*)?(.+)$/.exec(line)!;
+    const entry: [string, number | 'auto'] = [m[2].trim(), m[1] === undefined ? 1 : m[1] === 'auto' ? 'auto' : Number(m[1])];
+    try {
+      parseMachine(entry);
+    } catch (e) {
+      throw new RangeError(`${file}, line ${i + 1}: ${(e as Error).message.replace(/^addprocs: /, '')}`);
+    }
+    out.push(entry);
+  });
+  return out;
+}
+
+/** A word for a POSIX shell: single-quoted, so nothing in it is expanded. */
+export function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Checks the SSH options of an `addprocs` call (TypeError/RangeError naming the option). */
+export function checkSSHOptions(o: SSHOptions): void {
+  if (o.tunnel !== undefined && typeof o.tunnel !== 'boolean') throw new TypeError('addprocs: tunnel must be a boolean');
+  if (o.sshflags !== undefined && (!Array.isArray(o.sshflags) || o.sshflags.some((f) => typeof f !== 'string'))) {
+    throw new TypeError('addprocs: sshflags must be an array of strings');
+  }
+  if (o.ssh !== undefined && (typeof o.ssh !== 'string' || o.ssh === '')) throw new TypeError('addprocs: ssh must be the name or path of an ssh client');
+  if (o.max_parallel !== undefined && !(Number.isInteger(o.max_parallel) && o.max_parallel >= 1)) {
+    throw new RangeError(`addprocs: max_parallel must be a positive integer, got ${String(o.max_parallel)}`);
+  }
+  if (o.shell !== undefined && o.shell !== 'posix') throw new RangeError(`addprocs: shell must be 'posix' (the only remote shell this version supports), got ${String(o.shell)}`);
+}
+
+/** Lets at most `n` tasks run at once. */
+class Gate {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly n: number) {}
+  async enter(): Promise<() => void> {
+    if (this.running >= this.n) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.running--;
+      this.waiting.shift()?.();
+    };
+  }
+}
+
+/** The tunnels this process opened, closed when their worker goes away (and by their own end when this process ends). */
+const tunnels = new Map<WorkerConfig, ChildProcess>();
+
+/** ssh clients still running: ended when this process exits, so their sessions (and workers) end too. */
+const clients = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of clients) {
+    try {
+      c.kill('SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+function closeTunnel(config: WorkerConfig): void {
+  tunnels.get(config)?.kill('SIGTERM');
+  tunnels.delete(config);
+}
+
+/**
+ * Starts workers on remote machines over `ssh`, as `addprocs(machines, opts)` does.
+ *
+ * ```ts
+ * await addprocs(new SSHManager(['node1', ['me@node2:2222', 4]]), { sshflags: ['-i', 'key.pem'] });
+ * ```
+ */
+export class SSHManager extends ClusterManager {
+  readonly machines: Machine[];
+  /** The cluster cookie to hand each worker. @internal set by addprocs */
+  cookie = '';
+
+  constructor(machines: readonly MachineSpec[]) {
+    super();
+    if (!Array.isArray(machines) || machines.length === 0) throw new RangeError('SSHManager: give at least one machine');
+    this.machines = machines.map(parseMachine);
+  }
+
+  async launch(params: AddprocsOptions & SSHOptions, launched: WorkerConfig[], notify: () => void): Promise<void> {
+    checkSSHOptions(params);
+    const starts: Promise<void>[] = [];
+    for (const machine of this.machines) {
+      const gate = new Gate(params.max_parallel ?? 10);
+      starts.push(
+        (async () => {
+          const count = machine.count === 'auto' ? await remoteThreads(machine, params) : machine.count;
+          const each: Promise<void>[] = [];
+          for (let i = 0; i < count; i++) {
+            each.push(
+              gate.enter().then((leave) => {
+                const config = startWorker(machine, params, this.cookie, leave);
+                launched.push(config);
+                notify();
+              }),
+            );
+          }
+          await Promise.all(each);
+        })(),
+      );
+    }
+    await Promise.all(starts);
+  }
+
+  /**
+   * `'register'`: the worker joined, so its ssh session and tunnel no longer keep this process alive;
+   * `'interrupt'` sends the worker SIGINT over ssh; `'deregister'` closes its tunnel, if any.
+   */
+  override manage(_id: number, config: WorkerConfig, op: 'register' | 'deregister' | 'interrupt' | 'finalize'): void {
+    const data = config.userdata as { machine: Machine; params: AddprocsOptions & SSHOptions };
+    if (op === 'register') {
+      for (const c of [config.process, tunnels.get(config)]) {
+        if (c === undefined) continue;
+        c.unref();
+        for (const s of [c.stdin, c.stdout, c.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+      }
+    } else if (op === 'interrupt' && config.ospid !== undefined) {
+      const child = runSSH(data.machine, data.params, `kill -INT ${config.ospid}`);
+      child.on('error', () => undefined);
+      child.stdin?.end();
+      child.stdout?.resume();
+      child.stderr?.resume();
+    } else if (op === 'deregister' || op === 'finalize') {
+      closeTunnel(config);
+    }
+  }
+}
+
+/** `ssh [sshflags] [-p port] [user@]host <command>`, with pipes for its standard streams. */
+function runSSH(machine: Machine, params: SSHOptions, command: string, extra: string[] = []): ChildProcess {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  const dest = machine.user === undefined ? machine.host : `${machine.user}@${machine.host}`;
+  const args = [...(params.sshflags ?? []), ...extra, ...(machine.port !== undefined ? ['-p', String(machine.port)] : []), '-T', dest, command];
+  return spawn(params.ssh ?? 'ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** The remote command that runs one worker. */
+function workerCommand(machine: Machine, params: AddprocsOptions & SSHOptions): string {
+  const env: Record<string, string> = { DISTRIBUTED_TS_WORKER: '1' };
+  // As Julia passes JULIA_WORKER_TIMEOUT: how long the worker waits for this process to connect.
+  if (process.env.DISTRIBUTED_WORKER_TIMEOUT !== undefined) env.DISTRIBUTED_WORKER_TIMEOUT = process.env.DISTRIBUTED_WORKER_TIMEOUT;
+  for (const [k, v] of Object.entries(params.env ?? {})) {
+    if (!ENV_NAME.test(k)) throw new RangeError(`addprocs: env name ${JSON.stringify(k)} is not a shell variable name`);
+    env[k] = v;
+  }
+  const bind = params.tunnel ? '127.0.0.1' : (machine.bindAddr ?? machine.host);
+  const bindTo = machine.bindPort !== undefined ? `${bind}:${machine.bindPort}` : bind;
+  const words = [
+    'env',
+    ...Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`),
+    shellQuote(params.exename ?? process.execPath),
+    ...(params.exeflags ?? []).map(shellQuote),
+    shellQuote(WORKER_SCRIPT),
+    '--transport=tcp',
+    `--bind-to=${shellQuote(bindTo)}`,
+  ];
+  return `cd ${shellQuote(params.dir ?? process.cwd())} && exec ${words.join(' ')}`;
+}
+
+/** Starts one worker's ssh session; `started` is called once it announced itself or ended. */
+function startWorker(machine: Machine, params: AddprocsOptions & SSHOptions, cookie: string, started: () => void): WorkerConfig {
+  const child = runSSH(machine, params, workerCommand(machine, params));
+  clients.add(child);
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.write(`${cookie}\n`);
+  const ended = (): void => {
+    clients.delete(child);
+    closeTunnel(config);
+    started();
+  };
+  child.once('exit', ended);
+  child.once('error', ended);
+  const config: WorkerConfig = {
+    stderr: child.stderr!,
+    process: child,
+    host: machine.host,
+    port: machine.bindPort,
+    exename: params.exename,
+    exeflags: params.exeflags,
+    env: params.env,
+    dir: params.dir,
+    count: typeof machine.count === 'number' ? machine.count : undefined,
+    userdata: { machine, params },
+  };
+  // The announcement is passed on as it is, or, through a tunnel, rewritten to the tunnel's local end.
+  const io = new PassThrough();
+  config.io = io;
+  let announced = false;
+  eachLine(child.stdout!, (line) => {
+    if (announced || !line.startsWith(ANNOUNCE_PREFIX)) {
+      io.write(`${line}\n`);
+      return;
+    }
+    announced = true;
+    started();
+    if (!params.tunnel) {
+      io.write(`${line}\n`);
+      return;
+    }
+    const m = /^tcp:(.*):(\d+)$/.exec(line.slice(ANNOUNCE_PREFIX.length).trim());
+    if (m === null) {
+      io.write(`${line}\n`);
+      return;
+    }
+    void openTunnel(machine, params, Number(m[2]), config).then(
+      (local) => io.write(`${ANNOUNCE_PREFIX}tcp:127.0.0.1:${local}\n`),
+      (e: Error) => {
+        io.write(`the ssh tunnel to the worker failed: ${e.message}\n`);
+        child.kill('SIGTERM');
+      },
+    );
+  });
+  child.stdout!.on('end', () => io.end());
+  return config;
+}
+
+/** A free TCP port on this host's loopback. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Forwards a local port to the worker's `remotePort` on the remote loopback and resolves with the local
+ * port once it accepts connections. The tunnel's remote side waits on its standard input, so the tunnel
+ * ends when this process does.
+ */
+async function openTunnel(machine: Machine, params: SSHOptions, remotePort: number, config: WorkerConfig): Promise<number> {
+  const local = await freePort();
+  const child = runSSH(machine, params, 'exec cat > /dev/null', ['-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${local}:127.0.0.1:${remotePort}`]);
+  clients.add(child);
+  child.once('exit', () => clients.delete(child));
+  child.stdin!.on('error', () => undefined);
+  child.stderr!.resume();
+  child.stdout!.resume();
+  tunnels.set(config, child);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  for (let i = 0; i < 600; i++) {
+    if (exited) throw new Error(`ssh -L exited (port ${local})`);
+    // The worker drops this probe (it presents no cookie); the real connection follows.
+    if (await accepts(local)) return local;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the tunnel did not open within 30 s');
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** @internal How many CPU threads `machine` has, asked of the node there (count 'auto'). */
+export async function remoteThreads(machine: Machine, params: AddprocsOptions & SSHOptions): Promise<number> {
+  const child = runSSH(machine, params, `exec ${shellQuote(params.exename ?? process.execPath)} -p "require('os').availableParallelism()"`);
+  child.stdin!.end();
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((r) => {
+    child.once('exit', r);
+    child.once('error', () => r(null));
+  });
+  const n = Number(out.trim());
+  if (code !== 0 || !(Number.isInteger(n) && n >= 1)) {
+    throw new Error(`addprocs: could not ask ${machine.host} for its CPU threads (count 'auto'): ${err.trim() || `ssh exited with ${code}`}`);
+  }
+  return n;
+}
