@@ -157,12 +157,19 @@ test('interrupt reaches a remote worker over ssh', async () => {
 });
 
 test('an unreachable host or a bad remote node fails addprocs with what ssh said; nothing is left', async () => {
-  const refused = await addprocs(['127.0.0.1:1'], { ...opts(), sshflags: server.sshflags.filter((f, i, a) => f !== '-p' && a[i - 1] !== '-p') }).catch((e: Error) => e);
+  const withoutPort = server.sshflags.filter((f, i, a) => f !== '-p' && a[i - 1] !== '-p');
+  const refused = await addprocs(['127.0.0.1:1'], { ...opts(), sshflags: withoutPort }).catch((e: Error) => e);
   expect(refused).toBeInstanceOf(Error);
   expect((refused as Error).message).toMatch(/failed to start[\s\S]*(refused|port 1)/i);
   const badNode = await addprocs(['127.0.0.1'], { ...opts(), exename: '/nonexistent/node' }).catch((e: Error) => e);
   expect((badNode as Error).message).toMatch(/failed to start[\s\S]*\/nonexistent\/node/);
-  expect(workers()).toEqual([1]);
+  const noClient = await addprocs(['127.0.0.1'], { ...opts(), ssh: '/nonexistent/ssh' }).catch((e: Error) => e);
+  expect((noClient as Error).message).toMatch(/failed to start[\s\S]*ENOENT/);
+  // 'auto' on a host that cannot be asked fails the whole call; the workers of the good machine started
+  // meanwhile are removed again.
+  const partly = await addprocs([[`127.0.0.1:${server.port}`, 1], ['127.0.0.1:1', 'auto']], { ...opts(), sshflags: withoutPort }).catch((e: Error) => e);
+  expect((partly as Error).message).toMatch(/cluster manager failed to launch workers: could not ask 127\.0\.0\.1 for its CPU threads/);
+  expect(await eventually(() => workers().length === 1 && workers()[0] === 1, 10_000)).toBe(true);
 });
 
 test('the SSH options are checked before anything starts', async () => {

@@ -146,13 +146,21 @@ export async function addprocs(n?: number | ClusterManager | readonly MachineSpe
   const startPending = () => {
     while (taken < launched.length) setups.push(setupWorker(launched[taken++], params, manager));
   };
-  await manager.launch(params, launched, startPending);
+  // A manager that fails part-way may have launched some workers already: those are set up and then
+  // removed again, so a failed addprocs leaves nothing behind.
+  let launchError: Error | undefined;
+  try {
+    await manager.launch(params, launched, startPending);
+  } catch (e) {
+    launchError = e instanceof Error ? e : new Error(String(e));
+  }
   startPending();
   const results = await Promise.allSettled(setups);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failures.length > 0) {
+  if (failures.length > 0 || launchError !== undefined) {
     const ok = results.filter((r): r is PromiseFulfilledResult<number> => r.status === 'fulfilled').map((r) => r.value);
     await Promise.allSettled(ok.map((id) => removeWorker(id, 5)));
+    if (launchError !== undefined) throw new Error(`addprocs: the cluster manager failed to launch workers: ${launchError.message.replace(/^addprocs: /, '')}`);
     const reasons = failures.map((f) => (f.reason as Error).message).join('\n');
     throw new Error(`addprocs: ${failures.length} of ${results.length} worker(s) failed to start:\n${reasons}`);
   }
