@@ -9,6 +9,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { ROOT } from './helpers';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { freePort } = require(path.join(ROOT, 'dist', 'src', 'cluster', 'ssh-manager.js')) as typeof import('../src/cluster/ssh-manager');
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -19,17 +23,6 @@ export interface SSHServer {
   /** Ends the server and removes its directory. */
   stop(): Promise<void>;
   process: ChildProcess;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 function listening(port: number): Promise<boolean> {

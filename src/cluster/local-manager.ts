@@ -1,10 +1,10 @@
 /**
  * `LocalManager`: workers as child processes on this machine (Julia's `LocalManager`).
  */
-import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { ClusterManager, type AddprocsOptions } from './cluster-manager';
 import type { WorkerConfig } from './worker-config';
+import { endAtExit } from './end-at-exit';
 
 /** The worker entry script (compiled), next to this module's directory. */
 export const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'main.js');
@@ -28,16 +28,7 @@ export function inheritedLoaderFlags(execArgv: readonly string[] = process.execA
 }
 
 /** Children still alive: killed when this process exits, so none outlives it. */
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
+const children = endAtExit('SIGKILL');
 
 /**
  * Launches `np` workers on this machine, in parallel. The cookie goes to each worker on its stdin,

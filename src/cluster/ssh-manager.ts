@@ -14,6 +14,7 @@ import { ClusterManager, type AddprocsOptions } from './cluster-manager';
 import type { WorkerConfig } from './worker-config';
 import { WORKER_SCRIPT } from './local-manager';
 import { ANNOUNCE_PREFIX, eachLine } from './worker-output';
+import { endAtExit } from './end-at-exit';
 
 /** One machine: `'[user@]host[:port] [bind_addr[:port]]'`, or that with a worker count (`'auto'`: one per CPU thread there). */
 export type MachineSpec = string | readonly [string, number | 'auto'];
@@ -137,16 +138,7 @@ class Gate {
 const tunnels = new Map<WorkerConfig, ChildProcess>();
 
 /** ssh clients still running: ended when this process exits, so their sessions (and workers) end too. */
-const clients = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of clients) {
-    try {
-      c.kill('SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-});
+const clients = endAtExit('SIGTERM');
 
 function closeTunnel(config: WorkerConfig): void {
   tunnels.get(config)?.kill('SIGTERM');
@@ -309,8 +301,8 @@ function startWorker(machine: Machine, params: AddprocsOptions & SSHOptions, coo
   return config;
 }
 
-/** A free TCP port on this host's loopback. */
-function freePort(): Promise<number> {
+/** @internal A free TCP port on this host's loopback. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
