@@ -71,13 +71,13 @@ test('a machine file lists one machine per line, with counts and comments; a bad
   expect(() => ssh.parseMachineFile('node1\n0*node2\n', 'hosts.txt')).toThrow(/hosts\.txt, line 2: the worker count for "node2"/);
 });
 
-test('the CLI starts the workers of a --machine-file over ssh before the script', () => {
+test('the CLI starts the workers of a --machine-file over ssh before the script', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dts-machines-'));
   try {
     // ssh finds this server through a wrapper first on PATH, as a user's ssh config would set it up.
     fs.writeFileSync(path.join(dir, 'ssh'), `#!/bin/sh\nexec /usr/bin/ssh ${server.sshflags.map((f) => `'${f}'`).join(' ')} "$@"\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'machines'), '2*127.0.0.1\n');
-    fs.writeFileSync(path.join(dir, 'driver.js'), `const d = require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))});\n(async () => { console.log('WORKERS ' + JSON.stringify(await Promise.all(d.workers().map((w) => d.remotecall_fetch(d.myid, w))))); })();\n`);
+    fs.writeFileSync(path.join(dir, 'driver.js'), `const d = require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))});\n(async () => { console.log('WORKERS ' + JSON.stringify(await Promise.all(d.workers().map((w) => d.remotecall_fetch(d.myid, w))))); console.log('PIDS ' + JSON.stringify(await Promise.all(d.workers().map((w) => d.remotecall_fetch(() => process.pid, w))))); })();\n`);
     const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), '--machine-file', path.join(dir, 'machines'), path.join(dir, 'driver.js')], {
       encoding: 'utf8',
       timeout: 60_000,
@@ -85,6 +85,9 @@ test('the CLI starts the workers of a --machine-file over ssh before the script'
     });
     expect(r.stdout).toMatch(/WORKERS \[\d+,\d+\]/);
     expect(r.status).toBe(0);
+    // The driver ended with its workers attached: they went with it.
+    const pids = JSON.parse(/PIDS (\[.*\])/.exec(r.stdout)![1]) as number[];
+    expect(await eventually(() => pids.every((p) => !alive(p)), 10_000)).toBe(true);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
