@@ -190,7 +190,7 @@ export class SSHManager extends ClusterManager {
 
   /**
    * `'register'`: the worker joined, so its ssh session and tunnel no longer keep this process alive;
-   * `'interrupt'` sends the worker SIGINT over ssh; `'deregister'` closes its tunnel, if any.
+   * `'interrupt'` sends the worker SIGINT over ssh; `'finalize'` (the worker is gone) closes its tunnel, if any.
    */
   override manage(_id: number, config: WorkerConfig, op: 'register' | 'deregister' | 'interrupt' | 'finalize'): void {
     const data = config.userdata as { machine: Machine; params: AddprocsOptions & SSHOptions };
@@ -206,7 +206,8 @@ export class SSHManager extends ClusterManager {
       child.stdin?.end();
       child.stdout?.resume();
       child.stderr?.resume();
-    } else if (op === 'deregister' || op === 'finalize') {
+    } else if (op === 'finalize') {
+      // Only once the worker is gone: its Exit message may still be on its way through the tunnel.
       closeTunnel(config);
     }
   }
