@@ -180,6 +180,7 @@ test('the SSH options are checked before anything starts', async () => {
   await expect(addprocs(['127.0.0.1'], { max_parallel: 0 })).rejects.toThrow(/max_parallel must be a positive integer/);
   await expect(addprocs(['127.0.0.1'], { shell: 'wincmd' as 'posix' })).rejects.toThrow(/shell must be 'posix'/);
   await expect(addprocs([42 as unknown as string])).rejects.toThrow(/a machine is/);
+  await expect(addprocs(['127.0.0.1'], { ...opts(), env: { 'A;rm -rf /': '1' } })).rejects.toThrow(/env name "A;rm -rf \/" is not a shell variable name/);
   expect(workers()).toEqual([1]);
 });
 

@@ -165,6 +165,8 @@ export class SSHManager extends ClusterManager {
 
   async launch(params: AddprocsOptions & SSHOptions, launched: WorkerConfig[], notify: () => void): Promise<void> {
     checkSSHOptions(params);
+    // Every machine's command is made once first, so a bad option (an env name) fails before any ssh starts.
+    for (const machine of this.machines) workerCommand(machine, params);
     const starts: Promise<void>[] = [];
     for (const machine of this.machines) {
       const gate = new Gate(params.max_parallel ?? 10);
