@@ -46,6 +46,7 @@ test('bad options are reported with exit code 2', () => {
   expect(r.stderr).toContain("-p takes a number of workers or 'auto', got 'many'");
   expect(run(['--frobnicate']).stderr).toContain('unknown option --frobnicate');
   expect(run(['--bind-to', '1.2.3.4', 'x.js']).stderr).toContain('--bind-to applies with --worker');
+  expect(run(['--tls', 'x.js']).stderr).toContain('--tls applies with --worker');
   expect(run(['--help']).stdout).toContain('usage: distributed');
 });
 

@@ -143,6 +143,20 @@ test('through an ssh tunnel: the worker listens on the remote loopback only, rea
   expect(await eventually(() => !alive(tunnel!.pid), 10_000)).toBe(true);
 });
 
+test('over ssh with tls: encrypted connections, directly and through a tunnel', async () => {
+  const [direct] = await addprocs(['127.0.0.1'], { ...opts(), tls: true });
+  const [tunnelled] = await addprocs(['127.0.0.1'], { ...opts(), tls: true, tunnel: true });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { workerAddress } = require(`${ROOT}/dist/src/cluster/addprocs.js`) as { workerAddress(p: number): string };
+  for (const w of [direct, tunnelled]) {
+    expect(workerAddress(w)).toMatch(/^tls:127\.0\.0\.1:\d+$/);
+    expect(await remotecall_fetch((x: number) => x + 1, w, 41)).toBe(42);
+  }
+  expect((await dts.stats()).encryptedTo).toEqual(expect.arrayContaining([direct, tunnelled]));
+  expect(await remotecall_fetch((other: number) => remotecall_fetch(myid, other), direct, tunnelled)).toBe(tunnelled);
+  await rmprocs(direct, tunnelled);
+});
+
 test('interrupt reaches a remote worker over ssh', async () => {
   const [w] = await addprocs(['127.0.0.1'], opts());
   const spinning = remotecall_fetch(() => {

@@ -12,6 +12,8 @@ export interface CliOptions {
   worker?: { cookie?: string };
   /** `addr[:port]` a worker listens on. */
   bindTo?: string;
+  /** A worker that takes only TLS connections (keyed by the cookie). */
+  tls?: boolean;
   /** The driver script, and the arguments it sees in `process.argv.slice(2)`. */
   script?: string;
   scriptArgs: string[];
@@ -27,6 +29,7 @@ export const USAGE = `usage: distributed [options] [script.{js,mjs,ts} [args...]
   -L, --load FILE          load FILE on every process before the script (repeatable)
   --worker[=COOKIE]        run as a worker (the cookie is read from stdin unless given)
   --bind-to ADDR[:PORT]    with --worker: the address to listen on
+  --tls                    with --worker: take only TLS connections (keyed by the cluster cookie)
   -h, --help               this text
   -v, --version            the version of distributed-ts
 
@@ -74,6 +77,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
           throw new Error(`--bind-to takes addr[:port], got '${o.bindTo}'`);
         }
         break;
+      case '--tls':
+        o.tls = true;
+        break;
       case '-h':
       case '--help':
         o.help = true;
@@ -92,6 +98,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (i < argv.length) {
     o.script = argv[i];
     o.scriptArgs = argv.slice(i + 1);
+  }
+  if (o.tls === true && o.worker === undefined) {
+    throw new Error("--tls applies with --worker (a master asks for TLS with addprocs(…, { tls: true }))");
   }
   if (o.bindTo !== undefined && o.worker === undefined) {
     throw new Error('--bind-to applies with --worker (the master connects to its workers, it does not listen)');

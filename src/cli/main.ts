@@ -42,7 +42,7 @@ async function runWorker(o: CliOptions): Promise<void> {
   const { start_worker } = await import('../worker/start-worker');
   const { enableInterrupts } = await import('../worker/interruptible');
   installWorkerGlobals();
-  await start_worker({ cookie: o.worker!.cookie, transport: 'tcp', bindTo: o.bindTo });
+  await start_worker({ cookie: o.worker!.cookie, transport: 'tcp', bindTo: o.bindTo, tls: o.tls });
   enableInterrupts();
 }
 

@@ -136,7 +136,7 @@ export async function addprocs(n?: number | ClusterManager | readonly MachineSpe
   if (manager instanceof LocalManager || manager instanceof SSHManager) manager.cookie = cluster_cookie();
   validateOptions(opts);
   idleSpinMicros(); // a malformed DISTRIBUTED_IDLE_SPIN_US fails here, before anything starts
-  const params: AddprocsOptions & SSHOptions = { topology: 'all_to_all', lazy: true, restrict: true, transport: 'unix', timeout: defaultTimeout(), ...opts };
+  const params: AddprocsOptions & SSHOptions = { topology: 'all_to_all', lazy: true, restrict: true, transport: opts.tls === true ? 'tcp' : 'unix', timeout: defaultTimeout(), ...opts };
   PGRP.topology = params.topology!;
   PGRP.lazy = params.lazy!;
 
@@ -185,6 +185,8 @@ function validateOptions(o: AddprocsOptions & SSHOptions): void {
   if (o.transport !== undefined && o.transport !== 'unix' && o.transport !== 'tcp') {
     throw new RangeError(`addprocs: transport must be 'unix' or 'tcp', got ${String(o.transport)}`);
   }
+  if (o.tls !== undefined && typeof o.tls !== 'boolean') throw new TypeError('addprocs: tls must be a boolean');
+  if (o.tls === true && o.transport === 'unix') throw new RangeError("addprocs: tls runs over TCP: leave transport out, or give 'tcp'");
 }
 
 /** Rejects after `ms` with `message`, unless `work` settles first. The timer never outlives the race. */

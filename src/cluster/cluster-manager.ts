@@ -20,8 +20,13 @@ export interface AddprocsOptions {
   lazy?: boolean;
   /** Bind local workers to 127.0.0.1 (default true); false binds TCP workers to all interfaces. */
   restrict?: boolean;
-  /** Local workers' transport: 'unix' (default, the fastest) or 'tcp'. */
+  /** Local workers' transport: 'unix' (default, the fastest) or 'tcp' (the default with `tls`). */
   transport?: 'unix' | 'tcp';
+  /**
+   * Encrypt the new workers' connections with TLS, keyed by the cluster cookie (no certificates; see
+   * transport/tls-psk.ts). Workers then listen on TCP and take only TLS connections (default false).
+   */
+  tls?: boolean;
   /** Seconds to wait for a worker to start and connect (default DISTRIBUTED_WORKER_TIMEOUT or 60). */
   timeout?: number;
 }

@@ -54,6 +54,7 @@ export class LocalManager extends ClusterManager {
     const transport = params.transport ?? 'unix';
     const args = [...(params.exeflags ?? inheritedLoaderFlags()), WORKER_SCRIPT, `--transport=${transport}`];
     if (params.restrict === false) args.push('--bind-to=0.0.0.0');
+    if (params.tls === true) args.push('--tls');
     for (let i = 0; i < this.np; i++) {
       // Required here, not at the top: workers load this module too and never spawn (start-up time).
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -243,6 +243,7 @@ function workerCommand(machine: Machine, params: AddprocsOptions & SSHOptions): 
     shellQuote(WORKER_SCRIPT),
     '--transport=tcp',
     `--bind-to=${shellQuote(bindTo)}`,
+    ...(params.tls === true ? ['--tls'] : []),
   ];
   return `cd ${shellQuote(params.dir ?? process.cwd())} && exec ${words.join(' ')}`;
 }
@@ -287,13 +288,13 @@ function startWorker(machine: Machine, params: AddprocsOptions & SSHOptions, coo
       io.write(`${line}\n`);
       return;
     }
-    const m = /^tcp:(.*):(\d+)$/.exec(line.slice(ANNOUNCE_PREFIX.length).trim());
+    const m = /^(tcp|tls):(.*):(\d+)$/.exec(line.slice(ANNOUNCE_PREFIX.length).trim());
     if (m === null) {
       io.write(`${line}\n`);
       return;
     }
-    void openTunnel(machine, params, Number(m[2]), config).then(
-      (local) => io.write(`${ANNOUNCE_PREFIX}tcp:127.0.0.1:${local}\n`),
+    void openTunnel(machine, params, Number(m[3]), config).then(
+      (local) => io.write(`${ANNOUNCE_PREFIX}${m[1]}:127.0.0.1:${local}\n`),
       (e: Error) => {
         io.write(`the ssh tunnel to the worker failed: ${e.message}\n`);
         child.kill('SIGTERM');

@@ -232,6 +232,8 @@ export interface ProcessStats {
   pendingRequests: number;
   /** Processes this one holds an open connection to, sorted. */
   connectedTo: number[];
+  /** Those of them whose connection is encrypted (TLS), sorted. */
+  encryptedTo: number[];
   /** References this process holds to values owned by other processes (unfetched Futures, RemoteChannels). */
   heldReferences: number;
   /** Per open connection, by peer id: bytes sent on it; function sources, data globals and captured variables shipped on it. */
@@ -246,11 +248,13 @@ export interface ProcessStats {
 /** This process's counters. */
 export function localStats(): ProcessStats {
   const connectedTo: number[] = [];
+  const encryptedTo: number[] = [];
   const shipping: ProcessStats['shipping'] = {};
   for (const [pid, rec] of PGRP.processes) {
     const conn = rec.connection;
     if (conn === undefined || conn.closed) continue;
     connectedTo.push(pid);
+    if (conn.encrypted) encryptedTo.push(pid);
     shipping[pid] = { bytesSent: conn.bytesSent, ...peerState(conn).counters };
   }
   return {
@@ -258,6 +262,7 @@ export function localStats(): ProcessStats {
     storedValues: storedCount(),
     pendingRequests: pendingCount(),
     connectedTo: connectedTo.sort((a, b) => a - b),
+    encryptedTo: encryptedTo.sort((a, b) => a - b),
     heldReferences: remoteHoldingCount(),
     shipping,
     idleSpin: idleSpinStats(),

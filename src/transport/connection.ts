@@ -35,20 +35,23 @@ const CONTROL_KINDS = {
 /** Receives each complete frame. `inline` is only valid during the call. */
 export type FrameHandler = (conn: Connection, header: Header, inline: Uint8Array, segments: ArrayBuffer[]) => void;
 
-/** Where a process listens: a Unix socket path ('\0…' = abstract) or a TCP host and port. */
-export type Address = { path: string } | { host: string; port: number };
+/**
+ * Where a process listens: a Unix socket path ('\0…' = abstract) or a TCP host and port (`tls`: it
+ * takes only TLS connections, see tls-psk.ts).
+ */
+export type Address = { path: string } | { host: string; port: number; tls?: boolean };
 
 /** Formats an address for the worker's announcement line and for messages. */
 export function formatAddress(a: Address): string {
-  return 'path' in a ? `unix:${a.path.replace(/^\0/, '@')}` : `tcp:${a.host}:${a.port}`;
+  return 'path' in a ? `unix:${a.path.replace(/^\0/, '@')}` : `${a.tls === true ? 'tls' : 'tcp'}:${a.host}:${a.port}`;
 }
 
 /** Parses what `formatAddress` printed. */
 export function parseAddress(s: string): Address {
   if (s.startsWith('unix:')) return { path: s.slice(5).replace(/^@/, '\0') };
-  const m = /^tcp:(.*):(\d+)$/.exec(s);
+  const m = /^(tcp|tls):(.*):(\d+)$/.exec(s);
   if (!m) throw new Error(`unrecognised worker address ${JSON.stringify(s)}`);
-  return { host: m[1], port: Number(m[2]) };
+  return m[1] === 'tls' ? { host: m[2], port: Number(m[3]), tls: true } : { host: m[2], port: Number(m[3]) };
 }
 
 export class Connection {
@@ -61,6 +64,8 @@ export class Connection {
   /** Frames and bytes sent, for tests and `stats`. */
   framesSent = 0;
   bytesSent = 0;
+  /** Whether the connection runs over TLS (then every frame is written through the socket, never to its fd). */
+  readonly encrypted: boolean;
 
   private fd: number | undefined;
   private readonly staging = new ArrayBuffer(STAGING_BYTES);
@@ -89,7 +94,10 @@ export class Connection {
     private readonly onFrame: FrameHandler,
     local: boolean,
     make: (onread: net.OnReadOpts) => net.Socket,
+    /** `'tls'`: the socket is TLS; `'tls-data'`: TLS whose reads come as 'data' events (a server end). */
+    secure?: 'tls' | 'tls-data',
   ) {
+    this.encrypted = secure !== undefined;
     const shm = local && sharedTransferEnabled();
     this.reader = new FrameReader(this.staging, this.descriptors, { sharedMemory: shm });
     ({ next: this.readNext, commit: this.readCommit } = this.reader.bound());
@@ -109,6 +117,8 @@ export class Connection {
         return true;
       },
     });
+    // A TLS server end ignores onread: its plaintext arrives as chunks, copied into the same regions.
+    if (secure === 'tls-data') this.socket.on('data', (chunk: Buffer) => this.feed(chunk));
     this.socket.on('error', (err) => this.close(err.message));
     this.socket.on('close', () => this.close('connection closed'));
     this.socket.on('end', () => {
@@ -122,18 +132,29 @@ export class Connection {
     });
   }
 
-  /** Connects to a listening process and sends the cookie. */
+  /** Connects to a listening process and sends the cookie (over TLS when the address says so). */
   static connect(address: Address, cookie: string, onFrame: FrameHandler): Connection {
-    const conn = new Connection('connecting', cookie, onFrame, 'path' in address, (onread) => {
-      const s = net.connect({ ...address, onread } as net.NetConnectOpts);
-      s.setNoDelay?.(true);
-      // Written now, so it goes out first even when frames are sent before the connection is up.
-      s.write(helloBlock(cookie));
-      s.once('connect', () => {
-        conn.fd = socketFd(s);
-      });
-      return s;
-    });
+    const secure = !('path' in address) && address.tls === true;
+    const conn = new Connection(
+      'connecting',
+      cookie,
+      onFrame,
+      'path' in address,
+      (onread) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const s = secure ? (require('./tls-psk') as typeof import('./tls-psk')).tlsConnect(address as { host: string; port: number }, cookie, onread) : net.connect({ ...address, onread } as net.NetConnectOpts);
+        s.setNoDelay?.(true);
+        // Written now, so it goes out first even when frames are sent before the connection is up.
+        s.write(helloBlock(cookie));
+        if (!secure) {
+          s.once('connect', () => {
+            conn.fd = socketFd(s);
+          });
+        }
+        return s;
+      },
+      secure ? 'tls' : undefined,
+    );
     return conn;
   }
 
@@ -141,7 +162,23 @@ export class Connection {
    * Takes over a socket accepted by a server created with `pauseOnConnect: true`, re-wrapping its
    * handle so reads land in our memory. The connecting side must present `cookie` first.
    */
-  static accept(raw: net.Socket, cookie: string, onFrame: FrameHandler): Connection {
+  static accept(raw: net.Socket, cookie: string, onFrame: FrameHandler, options: { tls?: boolean } = {}): Connection {
+    if (options.tls === true) {
+      return new Connection(
+        'accepting',
+        cookie,
+        onFrame,
+        false,
+        () => {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const s = (require('./tls-psk') as typeof import('./tls-psk')).tlsAccept(raw, cookie);
+          raw.setNoDelay?.(true);
+          raw.resume();
+          return s;
+        },
+        'tls-data',
+      );
+    }
     // A Unix-socket peer has no remote address: it is on this host.
     return new Connection('accepting', cookie, onFrame, typeof raw.remoteAddress !== 'string', (onread) => {
       const handle = (raw as unknown as { _handle: unknown })._handle;
@@ -156,6 +193,18 @@ export class Connection {
   private afterAccept(): this {
     this.fd = socketFd(this.socket);
     return this;
+  }
+
+  /** Reads `chunk` as if the socket had read it into our regions (a TLS server end's 'data'). */
+  private feed(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length && !this.closed) {
+      const region = this.handshake ? this.handshake.subarray(this.handshakeGot) : this.readNext();
+      const n = Math.min(region.length, chunk.length - off);
+      region.set(chunk.subarray(off, off + n));
+      off += n;
+      this.onBytes(n);
+    }
   }
 
   /** Registers a callback for when the connection closes (once). */
@@ -288,7 +337,7 @@ export class Connection {
         this.close((e as Error).message);
         return;
       }
-      if (this.fd === undefined) this.fd = socketFd(this.socket);
+      if (this.fd === undefined && !this.encrypted) this.fd = socketFd(this.socket);
       const hello = this.shared?.hello();
       if (hello !== undefined) this.sendTransport(MessageKind.SharedHello, hello);
       this.onReady();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Entry point of a local worker process (started by LocalManager): `node main.js [--transport=unix|tcp] [--bind-to=addr[:port]]`.
+ * Entry point of a local worker process (started by LocalManager): `node main.js [--transport=unix|tcp] [--bind-to=addr[:port]] [--tls]`.
  * The cookie arrives on stdin, never on the command line.
  */
 import './module-pack'; // first: the modules below load from the pack the build wrote
@@ -16,7 +16,7 @@ function flag(name: string): string | undefined {
 
 installWorkerGlobals();
 installSelfResolution(false);
-start_worker({ transport: flag('transport') === 'tcp' ? 'tcp' : 'unix', bindTo: flag('bind-to') }).then(enableInterrupts).catch((e: Error) => {
+start_worker({ transport: flag('transport') === 'tcp' ? 'tcp' : 'unix', bindTo: flag('bind-to'), tls: process.argv.includes('--tls') }).then(enableInterrupts).catch((e: Error) => {
   process.stderr.write(`distributed-ts worker failed to start: ${e.message}\n`);
   process.exit(1);
 });

@@ -29,6 +29,8 @@ export interface WorkerOptions {
   transport?: 'unix' | 'tcp';
   /** TCP address to bind, `host[:port]` (default 127.0.0.1 and an ephemeral port). */
   bindTo?: string;
+  /** Take only TLS connections, keyed by the cookie (transport/tls-psk.ts); TCP only. */
+  tls?: boolean;
 }
 
 let joined = false;
@@ -113,11 +115,13 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
   process.stdin.on('error', () => exitSoon(0));
   process.stdin.resume();
 
+  if (opts.tls === true && (opts.transport ?? 'unix') !== 'tcp') throw new Error('start_worker: tls needs the tcp transport');
   const server = net.createServer({ pauseOnConnect: true }, (raw) => {
-    const conn = Connection.accept(raw, cookie, handleFrame);
+    const conn = Connection.accept(raw, cookie, handleFrame, { tls: opts.tls });
     conn.ready.catch(() => undefined);
   });
-  const address = await listen(server, opts);
+  const listening = await listen(server, opts);
+  const address: Address = opts.tls === true && !('path' in listening) ? { ...listening, tls: true } : listening;
   process.stdout.write(`${ANNOUNCE_PREFIX}${formatAddress(address)}\n`);
 
   const timeoutS = Number(process.env.DISTRIBUTED_WORKER_TIMEOUT) > 0 ? Number(process.env.DISTRIBUTED_WORKER_TIMEOUT) : 60;
