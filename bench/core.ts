@@ -108,14 +108,15 @@ async function main(): Promise<void> {
   // 2. 80 MB each way: the socket path over a Unix socket and TCP, then shared memory (the default
   // for local workers on a Unix socket). Shared memory off on both sides for the socket rows.
   const big = new Float64Array(1e7).map((_, i) => i * 0.5);
-  const bulkCases: Array<{ transport: Transport; shared: boolean; figure: string; target: string }> = [
+  const bulkCases: Array<{ transport: Transport; shared: boolean; tls?: boolean; figure: string; target: string }> = [
     { transport: 'unix', shared: false, figure: '80 MB Float64Array each way, unix', target: '≥ 0.8×' },
     { transport: 'tcp', shared: false, figure: '80 MB Float64Array each way, tcp', target: '≥ 0.8×' },
+    { transport: 'tcp', shared: false, tls: true, figure: '  the same over tcp with tls: true', target: '(reference)' },
     { transport: 'unix', shared: true, figure: '80 MB each way, shared memory, vs bare socket onread', target: '≥ 1.5×' },
   ];
   for (const c of bulkCases.filter((k) => runs('bulk') || (k.shared && runs('shared')))) {
     setSharedTransfer(c.shared);
-    const [w] = await addprocs(1, { transport: c.transport, env: { DISTRIBUTED_SHM_TRANSFER: c.shared ? '1' : '0' } });
+    const [w] = await addprocs(1, { transport: c.transport, tls: c.tls, env: { DISTRIBUTED_SHM_TRANSFER: c.shared ? '1' : '0' } });
     const base: number[] = [];
     const ours: number[] = [];
     // Steady state: the first transfers go on the socket while each side's pool grows to the arrays
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
     const pool = connectionTo(w).sharedPool;
     await rmprocs(w);
     const b = median(base), o = median(ours);
-    out[c.shared ? 'bulk.unix.shared' : `bulk.${c.transport}`] = { baselineMBps: base, oursMBps: ours, ratio: o / b, ...(c.shared ? { pool } : {}) };
+    out[c.shared ? 'bulk.unix.shared' : `bulk.${c.transport}${c.tls ? '.tls' : ''}`] = { baselineMBps: base, oursMBps: ours, ratio: o / b, ...(c.shared ? { pool } : {}) };
     rows.push({ figure: c.figure, ours: `${o.toFixed(0)} MB/s`, baseline: `${b.toFixed(0)} MB/s bare onread`, ratio: `${(o / b).toFixed(2)}×`, target: c.target });
   }
   setSharedTransfer(true);
