@@ -157,6 +157,37 @@ test('over ssh with tls: encrypted connections, directly and through a tunnel', 
   await rmprocs(direct, tunnelled);
 });
 
+/** Established TCP connections from this host to the sshd's port (each client end, read from /proc/net/tcp). */
+function sshConnections(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return fs
+    .readFileSync('/proc/net/tcp', 'latin1')
+    .split('\n')
+    .slice(1)
+    .filter((l) => {
+      const f = l.trim().split(/\s+/);
+      return f.length > 3 && f[2].endsWith(`:${hexPort}`) && f[3] === '01';
+    }).length;
+}
+
+test('multiplex: one ssh connection per host for all its workers and tunnels, closed with the last worker', async () => {
+  const before = sshConnections(server.port);
+  const plain = await addprocs([['127.0.0.1', 2]], opts());
+  // Without multiplex: a connection per worker.
+  expect(sshConnections(server.port) - before).toBe(2);
+  await rmprocs(...plain);
+  expect(await eventually(() => sshConnections(server.port) === before, 10_000)).toBe(true);
+
+  const ids = await addprocs([['127.0.0.1', 3]], { ...opts(), multiplex: true, tunnel: true });
+  expect(await Promise.all(ids.map((w) => remotecall_fetch(myid, w)))).toEqual(ids);
+  expect(sshConnections(server.port) - before).toBe(1);
+  // The tunnels are forwards on that connection: no ssh -L processes of their own.
+  expect(tunnelsOf(process.pid)).toEqual([]);
+  expect(await remotecall_fetch((other: number) => remotecall_fetch(myid, other), ids[0], ids[2])).toBe(ids[2]);
+  await rmprocs(...ids);
+  expect(await eventually(() => sshConnections(server.port) === before, 10_000)).toBe(true);
+});
+
 test('interrupt reaches a remote worker over ssh', async () => {
   const [w] = await addprocs(['127.0.0.1'], opts());
   const spinning = remotecall_fetch(() => {
@@ -193,6 +224,7 @@ test('the SSH options are checked before anything starts', async () => {
   await expect(addprocs(['127.0.0.1'], { sshflags: '-i key' as unknown as string[] })).rejects.toThrow(/sshflags must be an array of strings/);
   await expect(addprocs(['127.0.0.1'], { max_parallel: 0 })).rejects.toThrow(/max_parallel must be a positive integer/);
   await expect(addprocs(['127.0.0.1'], { shell: 'wincmd' as 'posix' })).rejects.toThrow(/shell must be 'posix'/);
+  await expect(addprocs(['127.0.0.1'], { multiplex: 1 as unknown as boolean })).rejects.toThrow(/multiplex must be a boolean/);
   await expect(addprocs([42 as unknown as string])).rejects.toThrow(/a machine is/);
   await expect(addprocs(['127.0.0.1'], { ...opts(), env: { 'A;rm -rf /': '1' } })).rejects.toThrow(/env name "A;rm -rf \/" is not a shell variable name/);
   expect(workers()).toEqual([1]);
@@ -209,17 +241,19 @@ test("count 'auto' asks the host for its CPU threads", async () => {
   }
 });
 
-test('workers on a host exit when the master is killed', async () => {
-  const m = runMasterScript(`
-    const d = require('./dist/src/index.js');
-    (async () => {
-      const [w] = await d.addprocs(['127.0.0.1'], ${JSON.stringify(opts())});
-      console.log('PID ' + (await d.remotecall_fetch(() => process.pid, w)));
-      setInterval(() => {}, 1000);
-    })();`);
-  const [, pid] = await m.line(/PID (\d+)/, 60_000);
-  expect(alive(Number(pid))).toBe(true);
-  m.child.kill('SIGKILL');
-  await m.exited;
-  expect(await eventually(() => !alive(Number(pid)), 10_000)).toBe(true);
+test('workers on a host exit when the master is killed (with and without a shared connection)', async () => {
+  for (const multiplex of [false, true]) {
+    const m = runMasterScript(`
+      const d = require('./dist/src/index.js');
+      (async () => {
+        const [w] = await d.addprocs(['127.0.0.1'], ${JSON.stringify({ ...opts(), multiplex })});
+        console.log('PID ' + (await d.remotecall_fetch(() => process.pid, w)));
+        setInterval(() => {}, 1000);
+      })();`);
+    const [, pid] = await m.line(/PID (\d+)/, 60_000);
+    expect(alive(Number(pid))).toBe(true);
+    m.child.kill('SIGKILL');
+    await m.exited;
+    expect({ multiplex, gone: await eventually(() => !alive(Number(pid)), 10_000) }).toEqual({ multiplex, gone: true });
+  }
 });

@@ -31,6 +31,11 @@ export interface SSHOptions {
   max_parallel?: number;
   /** The remote shell: only `'posix'` (sh, bash, …). */
   shell?: 'posix';
+  /**
+   * One ssh connection per host for all its workers and tunnels (OpenSSH's ControlMaster), instead of
+   * one per worker: fewer logins when many workers start on one host (default false).
+   */
+  multiplex?: boolean;
 }
 
 /** A machine entry, parsed. */
@@ -113,6 +118,7 @@ export function checkSSHOptions(o: SSHOptions): void {
   if (o.max_parallel !== undefined && !(Number.isInteger(o.max_parallel) && o.max_parallel >= 1)) {
     throw new RangeError(`addprocs: max_parallel must be a positive integer, got ${String(o.max_parallel)}`);
   }
+  if (o.multiplex !== undefined && typeof o.multiplex !== 'boolean') throw new TypeError('addprocs: multiplex must be a boolean');
   if (o.shell !== undefined && o.shell !== 'posix') throw new RangeError(`addprocs: shell must be 'posix' (the only remote shell this version supports), got ${String(o.shell)}`);
 }
 
@@ -134,14 +140,17 @@ class Gate {
   }
 }
 
-/** The tunnels this process opened, closed when their worker goes away (and by their own end when this process ends). */
-const tunnels = new Map<WorkerConfig, ChildProcess>();
+/**
+ * The tunnels this process opened, closed when their worker goes away (and by their own end when this
+ * process ends): an `ssh -L` process, or a forward on a shared connection (`multiplex`).
+ */
+const tunnels = new Map<WorkerConfig, { child?: ChildProcess; close(): void }>();
 
 /** ssh clients still running: ended when this process exits, so their sessions (and workers) end too. */
 const clients = endAtExit('SIGTERM');
 
 function closeTunnel(config: WorkerConfig): void {
-  tunnels.get(config)?.kill('SIGTERM');
+  tunnels.get(config)?.close();
   tunnels.delete(config);
 }
 
@@ -172,18 +181,25 @@ export class SSHManager extends ClusterManager {
       const gate = new Gate(params.max_parallel ?? 10);
       starts.push(
         (async () => {
-          const count = machine.count === 'auto' ? await remoteThreads(machine, params) : machine.count;
-          const each: Promise<void>[] = [];
-          for (let i = 0; i < count; i++) {
-            each.push(
-              gate.enter().then((leave) => {
-                const config = startWorker(machine, params, this.cookie, leave);
-                launched.push(config);
-                notify();
-              }),
-            );
+          // With multiplex, this launch holds the host's shared connection until its workers hold it.
+          const master = params.multiplex === true ? acquireMaster(machine, params) : undefined;
+          try {
+            await master?.ready;
+            const count = machine.count === 'auto' ? await remoteThreads(machine, params, master) : machine.count;
+            const each: Promise<void>[] = [];
+            for (let i = 0; i < count; i++) {
+              each.push(
+                gate.enter().then((leave) => {
+                  const config = startWorker(machine, params, this.cookie, leave, master === undefined ? undefined : acquireMaster(machine, params));
+                  launched.push(config);
+                  notify();
+                }),
+              );
+            }
+            await Promise.all(each);
+          } finally {
+            releaseMaster(master);
           }
-          await Promise.all(each);
         })(),
       );
     }
@@ -195,15 +211,15 @@ export class SSHManager extends ClusterManager {
    * `'interrupt'` sends the worker SIGINT over ssh; `'finalize'` (the worker is gone) closes its tunnel, if any.
    */
   override manage(_id: number, config: WorkerConfig, op: 'register' | 'deregister' | 'interrupt' | 'finalize'): void {
-    const data = config.userdata as { machine: Machine; params: AddprocsOptions & SSHOptions };
+    const data = config.userdata as { machine: Machine; params: AddprocsOptions & SSHOptions; master?: ControlMaster };
     if (op === 'register') {
-      for (const c of [config.process, tunnels.get(config)]) {
+      for (const c of [config.process, tunnels.get(config)?.child]) {
         if (c === undefined) continue;
         c.unref();
         for (const s of [c.stdin, c.stdout, c.stderr]) (s as { unref?: () => void } | null)?.unref?.();
       }
     } else if (op === 'interrupt' && config.ospid !== undefined) {
-      const child = runSSH(data.machine, data.params, `kill -INT ${config.ospid}`);
+      const child = runSSH(data.machine, data.params, `kill -INT ${config.ospid}`, through(data.master));
       child.on('error', () => undefined);
       child.stdin?.end();
       child.stdout?.resume();
@@ -216,12 +232,102 @@ export class SSHManager extends ClusterManager {
 }
 
 /** `ssh [sshflags] [-p port] [user@]host <command>`, with pipes for its standard streams. */
-function runSSH(machine: Machine, params: SSHOptions, command: string, extra: string[] = []): ChildProcess {
+function runSSH(machine: Machine, params: SSHOptions, command: string | undefined, extra: string[] = []): ChildProcess {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
-  const dest = machine.user === undefined ? machine.host : `${machine.user}@${machine.host}`;
-  const args = [...(params.sshflags ?? []), ...extra, ...(machine.port !== undefined ? ['-p', String(machine.port)] : []), '-T', dest, command];
+  const args = [...(params.sshflags ?? []), ...extra, ...(machine.port !== undefined ? ['-p', String(machine.port)] : []), '-T', destination(machine)];
+  if (command !== undefined) args.push(command);
   return spawn(params.ssh ?? 'ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+function destination(machine: Machine): string {
+  return machine.user === undefined ? machine.host : `${machine.user}@${machine.host}`;
+}
+
+/** One host's shared ssh connection (`multiplex`), used by every worker session and tunnel to it. */
+interface ControlMaster {
+  socket: string;
+  child: ChildProcess;
+  ready: Promise<void>;
+  users: number;
+}
+const masters = new Map<string, ControlMaster>();
+let masterCount = 0;
+
+function masterKey(machine: Machine, params: SSHOptions): string {
+  return [params.ssh ?? 'ssh', destination(machine), machine.port ?? '', ...(params.sshflags ?? [])].join('\0');
+}
+
+/** The extra ssh arguments of a session that goes through `master`. */
+function through(master: ControlMaster | undefined): string[] {
+  return master === undefined ? [] : ['-S', master.socket, '-o', 'ControlMaster=no'];
+}
+
+/** Runs `ssh … -O <op>` against a control master; resolves with its exit code and what it printed. */
+function controlCommand(machine: Machine, params: SSHOptions, master: ControlMaster, op: string[]): Promise<{ code: number | null; err: string }> {
+  const child = runSSH(machine, params, undefined, ['-S', master.socket, ...op]);
+  child.stdin!.end();
+  child.stdout!.resume();
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve({ code, err }));
+    child.once('error', (e) => resolve({ code: null, err: e.message }));
+  });
+}
+
+/**
+ * The control master for `machine`, started on first use: `ssh -M -S <socket>` whose remote side waits
+ * on its standard input, so it ends when this process does. Counted per worker; the last one's
+ * release closes it.
+ */
+function acquireMaster(machine: Machine, params: SSHOptions): ControlMaster {
+  const key = masterKey(machine, params);
+  const known = masters.get(key);
+  if (known !== undefined) {
+    known.users++;
+    return known;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const os = require('node:os') as typeof import('node:os');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const path = require('node:path') as typeof import('node:path');
+  const socket = path.join(os.tmpdir(), `dts-ssh-${process.pid}-${++masterCount}`);
+  const child = runSSH(machine, params, 'exec cat > /dev/null', ['-M', '-S', socket, '-o', 'ControlPersist=no']);
+  clients.add(child);
+  child.stdin!.on('error', () => undefined);
+  child.stdout!.resume();
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  let exited = false;
+  const master: ControlMaster = { socket, child, users: 1, ready: Promise.resolve() };
+  child.once('exit', () => {
+    exited = true;
+    clients.delete(child);
+    if (masters.get(key) === master) masters.delete(key);
+  });
+  master.ready = (async () => {
+    for (let i = 0; i < 600; i++) {
+      if (exited) throw new Error(`the shared ssh connection to ${machine.host} ended: ${err.trim() || 'no reason given'}`);
+      if ((await controlCommand(machine, params, master, ['-O', 'check'])).code === 0) {
+        // It serves the workers; it must not keep this process alive.
+        child.unref();
+        for (const s of [child.stdin, child.stdout, child.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`the shared ssh connection to ${machine.host} did not come up within 30 s`);
+  })();
+  master.ready.catch(() => undefined);
+  masters.set(key, master);
+  return master;
+}
+
+/** One worker is done with `master`; the last one closes it. */
+function releaseMaster(master: ControlMaster | undefined): void {
+  if (master === undefined || --master.users > 0) return;
+  master.child.kill('SIGTERM');
 }
 
 /** The remote command that runs one worker. */
@@ -249,15 +355,18 @@ function workerCommand(machine: Machine, params: AddprocsOptions & SSHOptions): 
 }
 
 /** Starts one worker's ssh session; `started` is called once it announced itself or ended. */
-function startWorker(machine: Machine, params: AddprocsOptions & SSHOptions, cookie: string, started: () => void): WorkerConfig {
-  const child = runSSH(machine, params, workerCommand(machine, params));
+function startWorker(machine: Machine, params: AddprocsOptions & SSHOptions, cookie: string, started: () => void, master?: ControlMaster): WorkerConfig {
+  const child = runSSH(machine, params, workerCommand(machine, params), through(master));
   clients.add(child);
   child.stdin!.on('error', () => undefined);
   child.stdin!.write(`${cookie}\n`);
+  let done = false;
   const ended = (): void => {
     clients.delete(child);
     closeTunnel(config);
     started();
+    if (!done) releaseMaster(master);
+    done = true;
   };
   child.once('exit', ended);
   child.once('error', ended);
@@ -271,7 +380,7 @@ function startWorker(machine: Machine, params: AddprocsOptions & SSHOptions, coo
     env: params.env,
     dir: params.dir,
     count: typeof machine.count === 'number' ? machine.count : undefined,
-    userdata: { machine, params },
+    userdata: { machine, params, master },
   };
   // The announcement is passed on as it is, or, through a tunnel, rewritten to the tunnel's local end.
   const io = new PassThrough();
@@ -293,7 +402,7 @@ function startWorker(machine: Machine, params: AddprocsOptions & SSHOptions, coo
       io.write(`${line}\n`);
       return;
     }
-    void openTunnel(machine, params, Number(m[3]), config).then(
+    void openTunnel(machine, params, Number(m[3]), config, master).then(
       (local) => io.write(`${ANNOUNCE_PREFIX}${m[1]}:127.0.0.1:${local}\n`),
       (e: Error) => {
         io.write(`the ssh tunnel to the worker failed: ${e.message}\n`);
@@ -322,17 +431,25 @@ export function freePort(): Promise<number> {
  * port once it accepts connections. The tunnel's remote side waits on its standard input, so the tunnel
  * ends when this process does.
  */
-async function openTunnel(machine: Machine, params: SSHOptions, remotePort: number, config: WorkerConfig): Promise<number> {
+async function openTunnel(machine: Machine, params: SSHOptions, remotePort: number, config: WorkerConfig, master?: ControlMaster): Promise<number> {
   const local = await freePort();
-  const child = runSSH(machine, params, 'exec cat > /dev/null', ['-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${local}:127.0.0.1:${remotePort}`]);
-  clients.add(child);
-  child.once('exit', () => clients.delete(child));
-  child.stdin!.on('error', () => undefined);
-  child.stderr!.resume();
-  child.stdout!.resume();
-  tunnels.set(config, child);
+  const forward = `127.0.0.1:${local}:127.0.0.1:${remotePort}`;
   let exited = false;
-  child.once('exit', () => (exited = true));
+  if (master !== undefined) {
+    // A forward added to the host's shared connection (and cancelled there when the worker is gone).
+    const r = await controlCommand(machine, params, master, ['-O', 'forward', '-L', forward]);
+    if (r.code !== 0) throw new Error(`ssh -O forward failed: ${r.err.trim()}`);
+    tunnels.set(config, { close: () => void controlCommand(machine, params, master, ['-O', 'cancel', '-L', forward]) });
+  } else {
+    const child = runSSH(machine, params, 'exec cat > /dev/null', ['-o', 'ExitOnForwardFailure=yes', '-L', forward]);
+    clients.add(child);
+    child.once('exit', () => clients.delete(child));
+    child.stdin!.on('error', () => undefined);
+    child.stderr!.resume();
+    child.stdout!.resume();
+    tunnels.set(config, { child, close: () => child.kill('SIGTERM') });
+    child.once('exit', () => (exited = true));
+  }
   for (let i = 0; i < 600; i++) {
     if (exited) throw new Error(`ssh -L exited (port ${local})`);
     // The worker drops this probe (it presents no cookie); the real connection follows.
@@ -354,8 +471,8 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /** @internal How many CPU threads `machine` has, asked of the node there (count 'auto'). */
-export async function remoteThreads(machine: Machine, params: AddprocsOptions & SSHOptions): Promise<number> {
-  const child = runSSH(machine, params, `exec ${shellQuote(params.exename ?? process.execPath)} -p "require('os').availableParallelism()"`);
+export async function remoteThreads(machine: Machine, params: AddprocsOptions & SSHOptions, master?: ControlMaster): Promise<number> {
+  const child = runSSH(machine, params, `exec ${shellQuote(params.exename ?? process.execPath)} -p "require('os').availableParallelism()"`, through(master));
   child.stdin!.end();
   let out = '';
   let err = '';
