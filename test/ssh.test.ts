@@ -11,7 +11,10 @@ import { startSSHServer, type SSHServer } from './ssh-server';
 
 const { addprocs, rmprocs, remotecall_fetch, workers, myid, interrupt, RemoteException } = dts;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const ssh = require(`${ROOT}/dist/src/cluster/ssh-manager.js`) as typeof import('../src/cluster/ssh-manager');
+const ssh = {
+  ...(require(`${ROOT}/dist/src/cluster/ssh-machines.js`) as typeof import('../src/cluster/ssh-machines')),
+  ...(require(`${ROOT}/dist/src/cluster/ssh-manager.js`) as typeof import('../src/cluster/ssh-manager')),
+};
 
 jest.setTimeout(90_000);
 

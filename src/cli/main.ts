@@ -53,7 +53,7 @@ async function runMaster(o: CliOptions): Promise<void> {
     if (n > 0) await dts.addprocs(n);
   }
   if (o.machineFile !== undefined) {
-    const { parseMachineFile } = await import('../cluster/ssh-manager');
+    const { parseMachineFile } = await import('../cluster/ssh-machines');
     const machines = parseMachineFile(fs.readFileSync(o.machineFile, 'utf8'), o.machineFile);
     if (machines.length > 0) await dts.addprocs(machines);
   }

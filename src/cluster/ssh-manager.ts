@@ -6,6 +6,8 @@
  * TCP, prints its address, and leaves when its standard input closes, that is when this process or its
  * `ssh` goes away. With `tunnel: true` the worker listens on the remote host's loopback only and this
  * process reaches it through an `ssh -L` forward of its own, which also ends when this process ends.
+ * With `multiplex: true` a host's sessions and forwards share one ssh connection (ssh-control.ts).
+ * Machine entries are parsed in ssh-machines.ts.
  */
 import * as net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
@@ -14,10 +16,8 @@ import { ClusterManager, type AddprocsOptions } from './cluster-manager';
 import type { WorkerConfig } from './worker-config';
 import { WORKER_SCRIPT } from './local-manager';
 import { ANNOUNCE_PREFIX, eachLine } from './worker-output';
-import { endAtExit } from './end-at-exit';
-
-/** One machine: `'[user@]host[:port] [bind_addr[:port]]'`, or that with a worker count (`'auto'`: one per CPU thread there). */
-export type MachineSpec = string | readonly [string, number | 'auto'];
+import { parseMachine, shellQuote, type Machine, type MachineSpec } from './ssh-machines';
+import { acquireMaster, clients, controlCommand, releaseMaster, runSSH, through, type ControlMaster } from './ssh-control';
 
 /** The options of `addprocs(machines, opts)` beyond those of every `addprocs` (Julia's keywords). */
 export interface SSHOptions {
@@ -36,74 +36,6 @@ export interface SSHOptions {
    * one per worker: fewer logins when many workers start on one host (default false).
    */
   multiplex?: boolean;
-}
-
-/** A machine entry, parsed. */
-export interface Machine {
-  user?: string;
-  host: string;
-  port?: number;
-  /** Where other processes reach its workers (default: `host`). */
-  bindAddr?: string;
-  bindPort?: number;
-  count: number | 'auto';
-}
-
-const SPEC = /^(?:([^@\s]+)@)?([^:\s@]+)(?::(\d+))?(?:\s+([^:\s]+)(?::(\d+))?)?$/;
-
-/**
- * Parses one machine entry (Julia's machine_spec, optionally with a count). Throws a RangeError naming
- * what is wrong.
- *
- * ```ts
- * parseMachine(['me@node7:2222 10.0.0.7', 4]) // { user: 'me', host: 'node7', port: 2222, bindAddr: '10.0.0.7', count: 4 }
- * ```
- */
-export function parseMachine(spec: MachineSpec): Machine {
-  const [text, count] = typeof spec === 'string' ? [spec, 1] : Array.isArray(spec) && spec.length === 2 ? spec : [undefined, undefined];
-  if (typeof text !== 'string') throw new RangeError(`addprocs: a machine is "[user@]host[:port] [bind_addr[:port]]" or [that, count], got ${JSON.stringify(spec)}`);
-  const m = SPEC.exec(text.trim());
-  if (m === null) throw new RangeError(`addprocs: machine ${JSON.stringify(text)} is not "[user@]host[:port] [bind_addr[:port]]"`);
-  if (count !== 'auto' && !(Number.isInteger(count) && (count as number) >= 1)) {
-    throw new RangeError(`addprocs: the worker count for ${JSON.stringify(text)} must be a positive integer or 'auto', got ${JSON.stringify(count)}`);
-  }
-  const port = (s: string | undefined, what: string): number | undefined => {
-    if (s === undefined) return undefined;
-    const p = Number(s);
-    if (!(p >= 1 && p <= 65535)) throw new RangeError(`addprocs: ${what} ${s} in machine ${JSON.stringify(text)} is not a port number`);
-    return p;
-  };
-  return { user: m[1], host: m[2], port: port(m[3], 'ssh port'), bindAddr: m[4], bindPort: port(m[5], 'bind port'), count: count as number | 'auto' };
-}
-
-/**
- * The machines of a machine file (Julia's `--machine-file`): one per line, `[count*][user@]host[:port]
- * [bind_addr[:port]]`; `#` starts a comment. Throws naming the file and line of a bad entry.
- *
- * ```ts
- * parseMachineFile('4*node1\nme@node2:2222\n') // [['node1', 4], ['me@node2:2222', 1]]
- * ```
- */
-export function parseMachineFile(text: string, file = 'machine file'): Array<[string, number | 'auto']> {
-  const out: Array<[string, number | 'auto']> = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*/, '').trim();
-    if (line === '') return;
-    const m = /^(?:(\d+|auto)\*)?(.+)$/.exec(line)!;
-    const entry: [string, number | 'auto'] = [m[2].trim(), m[1] === undefined ? 1 : m[1] === 'auto' ? 'auto' : Number(m[1])];
-    try {
-      parseMachine(entry);
-    } catch (e) {
-      throw new RangeError(`${file}, line ${i + 1}: ${(e as Error).message.replace(/^addprocs: /, '')}`);
-    }
-    out.push(entry);
-  });
-  return out;
-}
-
-/** A word for a POSIX shell: single-quoted, so nothing in it is expanded. */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -145,9 +77,6 @@ class Gate {
  * process ends): an `ssh -L` process, or a forward on a shared connection (`multiplex`).
  */
 const tunnels = new Map<WorkerConfig, { child?: ChildProcess; close(): void }>();
-
-/** ssh clients still running: ended when this process exits, so their sessions (and workers) end too. */
-const clients = endAtExit('SIGTERM');
 
 function closeTunnel(config: WorkerConfig): void {
   tunnels.get(config)?.close();
@@ -229,105 +158,6 @@ export class SSHManager extends ClusterManager {
       closeTunnel(config);
     }
   }
-}
-
-/** `ssh [sshflags] [-p port] [user@]host <command>`, with pipes for its standard streams. */
-function runSSH(machine: Machine, params: SSHOptions, command: string | undefined, extra: string[] = []): ChildProcess {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { spawn } = require('node:child_process') as typeof import('node:child_process');
-  const args = [...(params.sshflags ?? []), ...extra, ...(machine.port !== undefined ? ['-p', String(machine.port)] : []), '-T', destination(machine)];
-  if (command !== undefined) args.push(command);
-  return spawn(params.ssh ?? 'ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-function destination(machine: Machine): string {
-  return machine.user === undefined ? machine.host : `${machine.user}@${machine.host}`;
-}
-
-/** One host's shared ssh connection (`multiplex`), used by every worker session and tunnel to it. */
-interface ControlMaster {
-  socket: string;
-  child: ChildProcess;
-  ready: Promise<void>;
-  users: number;
-}
-const masters = new Map<string, ControlMaster>();
-let masterCount = 0;
-
-function masterKey(machine: Machine, params: SSHOptions): string {
-  return [params.ssh ?? 'ssh', destination(machine), machine.port ?? '', ...(params.sshflags ?? [])].join('\0');
-}
-
-/** The extra ssh arguments of a session that goes through `master`. */
-function through(master: ControlMaster | undefined): string[] {
-  return master === undefined ? [] : ['-S', master.socket, '-o', 'ControlMaster=no'];
-}
-
-/** Runs `ssh … -O <op>` against a control master; resolves with its exit code and what it printed. */
-function controlCommand(machine: Machine, params: SSHOptions, master: ControlMaster, op: string[]): Promise<{ code: number | null; err: string }> {
-  const child = runSSH(machine, params, undefined, ['-S', master.socket, ...op]);
-  child.stdin!.end();
-  child.stdout!.resume();
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve({ code, err }));
-    child.once('error', (e) => resolve({ code: null, err: e.message }));
-  });
-}
-
-/**
- * The control master for `machine`, started on first use: `ssh -M -S <socket>` whose remote side waits
- * on its standard input, so it ends when this process does. Counted per worker; the last one's
- * release closes it.
- */
-function acquireMaster(machine: Machine, params: SSHOptions): ControlMaster {
-  const key = masterKey(machine, params);
-  const known = masters.get(key);
-  if (known !== undefined) {
-    known.users++;
-    return known;
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const os = require('node:os') as typeof import('node:os');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const path = require('node:path') as typeof import('node:path');
-  const socket = path.join(os.tmpdir(), `dts-ssh-${process.pid}-${++masterCount}`);
-  const child = runSSH(machine, params, 'exec cat > /dev/null', ['-M', '-S', socket, '-o', 'ControlPersist=no']);
-  clients.add(child);
-  child.stdin!.on('error', () => undefined);
-  child.stdout!.resume();
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  let exited = false;
-  const master: ControlMaster = { socket, child, users: 1, ready: Promise.resolve() };
-  child.once('exit', () => {
-    exited = true;
-    clients.delete(child);
-    if (masters.get(key) === master) masters.delete(key);
-  });
-  master.ready = (async () => {
-    for (let i = 0; i < 600; i++) {
-      if (exited) throw new Error(`the shared ssh connection to ${machine.host} ended: ${err.trim() || 'no reason given'}`);
-      if ((await controlCommand(machine, params, master, ['-O', 'check'])).code === 0) {
-        // It serves the workers; it must not keep this process alive.
-        child.unref();
-        for (const s of [child.stdin, child.stdout, child.stderr]) (s as { unref?: () => void } | null)?.unref?.();
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`the shared ssh connection to ${machine.host} did not come up within 30 s`);
-  })();
-  master.ready.catch(() => undefined);
-  masters.set(key, master);
-  return master;
-}
-
-/** One worker is done with `master`; the last one closes it. */
-function releaseMaster(master: ControlMaster | undefined): void {
-  if (master === undefined || --master.users > 0) return;
-  master.child.kill('SIGTERM');
 }
 
 /** The remote command that runs one worker. */
