@@ -29,6 +29,27 @@ test('the window is on only while every process can have a core', () => {
   expect(spin.spinWindowFor(3, 2, 100)).toBe(0);
   expect(spin.spinWindowFor(5, 8, 250)).toBe(250);
   expect(spin.spinWindowFor(2, 2, 0)).toBe(0);
+  // A window the user set holds whatever the count.
+  expect(spin.spinWindowFor(3, 2, 50, true)).toBe(50);
+  expect(spin.spinWindowFor(3, 2, 0, true)).toBe(0);
+});
+
+test('DISTRIBUTED_IDLE_SPIN_US on the master sets every process\'s window, whatever the core count', async () => {
+  // More processes than cores on a small machine (a cluster of at most 3 workers elsewhere).
+  const n = Math.min(cores + 1, 3);
+  const m = runMasterScript(
+    `const d = require('./dist/src/index.js');
+    (async () => {
+      const ids = await d.addprocs(${n});
+      const w = await Promise.all([1, ...ids].map(async (p) => (await d.stats(p)).idleSpin.windowMicros));
+      console.log('WINDOWS ' + JSON.stringify(w));
+      await d.rmprocs(...ids);
+    })();`,
+    { DISTRIBUTED_IDLE_SPIN_US: '50' },
+  );
+  const [, windows] = await m.line(/WINDOWS (\[.*\])/, 30_000);
+  expect(JSON.parse(windows)).toEqual(new Array(n + 1).fill(50));
+  expect(await exitCodeWithin(m, 10_000)).toBe(0);
 });
 
 /** The name and message of what `f` throws (the addon's errors come from another realm than jest's). */
