@@ -174,21 +174,28 @@ function sshConnections(port: number): number {
 }
 
 test('multiplex: one ssh connection per host for all its workers and tunnels, closed with the last worker', async () => {
-  const before = sshConnections(server.port);
+  // Connections of earlier tests (a tunnel's ssh ends just after its worker) are gone first.
+  expect(await eventually(() => sshConnections(server.port) === 0, 10_000)).toBe(true);
   const plain = await addprocs([['127.0.0.1', 2]], opts());
-  // Without multiplex: a connection per worker.
-  expect(sshConnections(server.port) - before).toBe(2);
-  await rmprocs(...plain);
-  expect(await eventually(() => sshConnections(server.port) === before, 10_000)).toBe(true);
+  try {
+    // Without multiplex: a connection per worker.
+    expect(sshConnections(server.port)).toBe(2);
+  } finally {
+    await rmprocs(...plain);
+  }
+  expect(await eventually(() => sshConnections(server.port) === 0, 10_000)).toBe(true);
 
   const ids = await addprocs([['127.0.0.1', 3]], { ...opts(), multiplex: true, tunnel: true });
-  expect(await Promise.all(ids.map((w) => remotecall_fetch(myid, w)))).toEqual(ids);
-  expect(sshConnections(server.port) - before).toBe(1);
-  // The tunnels are forwards on that connection: no ssh -L processes of their own.
-  expect(tunnelsOf(process.pid)).toEqual([]);
-  expect(await remotecall_fetch((other: number) => remotecall_fetch(myid, other), ids[0], ids[2])).toBe(ids[2]);
-  await rmprocs(...ids);
-  expect(await eventually(() => sshConnections(server.port) === before, 10_000)).toBe(true);
+  try {
+    expect(await Promise.all(ids.map((w) => remotecall_fetch(myid, w)))).toEqual(ids);
+    expect(sshConnections(server.port)).toBe(1);
+    // The tunnels are forwards on that connection: no ssh -L processes of their own.
+    expect(tunnelsOf(process.pid)).toEqual([]);
+    expect(await remotecall_fetch((other: number) => remotecall_fetch(myid, other), ids[0], ids[2])).toBe(ids[2]);
+  } finally {
+    await rmprocs(...ids);
+  }
+  expect(await eventually(() => sshConnections(server.port) === 0, 10_000)).toBe(true);
 });
 
 test('interrupt reaches a remote worker over ssh', async () => {
