@@ -205,9 +205,17 @@ test('interrupt reaches a remote worker over ssh', async () => {
       /* a tight loop only an interrupt ends */
     }
   }, w);
-  await new Promise((r) => setTimeout(r, 300));
-  interrupt(w);
-  const err = await spinning.catch((e: unknown) => e);
+  // Sent until the call ends: a signal that arrives before the call started is absorbed.
+  let settled = false;
+  const result = spinning.then(
+    () => undefined,
+    (e: unknown) => e,
+  ).finally(() => (settled = true));
+  for (let i = 0; i < 100 && !settled; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    if (!settled) interrupt(w);
+  }
+  const err = await result;
   expect(err).toBeInstanceOf(RemoteException);
   expect(String((err as Error).message)).toMatch(/Interrupt/);
   expect(await remotecall_fetch(() => 'still here', w)).toBe('still here');
