@@ -5,14 +5,13 @@
  * tests. `stop()` ends it and removes the directory.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { ROOT } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { freePort } = require(path.join(ROOT, 'dist', 'src', 'cluster', 'ssh-manager.js')) as typeof import('../src/cluster/ssh-manager');
+const { freePort, accepts } = require(path.join(ROOT, 'dist', 'src', 'cluster', 'ssh-manager.js')) as typeof import('../src/cluster/ssh-manager');
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -23,21 +22,6 @@ export interface SSHServer {
   /** Ends the server and removes its directory. */
   stop(): Promise<void>;
   process: ChildProcess;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('data', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    setTimeout(() => {
-      s.destroy();
-      resolve(false);
-    }, 1000).unref();
-  });
 }
 
 /** Starts sshd; rejects with a message naming what is missing when it cannot. */
@@ -79,7 +63,7 @@ export async function startSSHServer(): Promise<SSHServer> {
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   let up = false;
   for (let i = 0; i < 100 && !up && child.exitCode === null; i++) {
-    up = await listening(port);
+    up = await accepts(port);
     if (!up) await new Promise((r) => setTimeout(r, 50));
   }
   if (!up) {

@@ -24,6 +24,40 @@ export function runSSH(machine: Machine, params: SSHRunOptions, command: string 
   return spawn(params.ssh ?? 'ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
+/** Resolves once `child` ended, with its exit code (null when it could not run) and what it printed. */
+export function outcome(child: ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
+  child.stdin?.end();
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve({ code, out, err }));
+    child.once('error', (e) => resolve({ code: null, out, err: e.message }));
+  });
+}
+
+/**
+ * A long-lived `ssh` (a tunnel, a shared connection) whose remote side waits on its standard input: it
+ * ends when this process does, even a killed one. `stderr` collects what it says.
+ */
+export function sessionTiedToThisProcess(machine: Machine, params: SSHRunOptions, extra: string[]): { child: ChildProcess; stderr: () => string } {
+  const child = runSSH(machine, params, 'exec cat > /dev/null', extra);
+  clients.add(child);
+  child.once('exit', () => clients.delete(child));
+  child.stdin!.on('error', () => undefined);
+  child.stdout!.resume();
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return { child, stderr: () => err };
+}
+
+/** Lets `child` and its pipes no longer keep this process alive. */
+export function detach(child: ChildProcess): void {
+  child.unref();
+  for (const s of [child.stdin, child.stdout, child.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+}
+
 function destination(machine: Machine): string {
   return machine.user === undefined ? machine.host : `${machine.user}@${machine.host}`;
 }
@@ -49,15 +83,7 @@ export function through(master: ControlMaster | undefined): string[] {
 
 /** Runs `ssh … -O <op>` against a control master; resolves with its exit code and what it printed. */
 export function controlCommand(machine: Machine, params: SSHRunOptions, master: ControlMaster, op: string[]): Promise<{ code: number | null; err: string }> {
-  const child = runSSH(machine, params, undefined, ['-S', master.socket, ...op]);
-  child.stdin!.end();
-  child.stdout!.resume();
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve({ code, err }));
-    child.once('error', (e) => resolve({ code: null, err: e.message }));
-  });
+  return outcome(runSSH(machine, params, undefined, ['-S', master.socket, ...op]));
 }
 
 /**
@@ -77,26 +103,19 @@ export function acquireMaster(machine: Machine, params: SSHRunOptions): ControlM
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const path = require('node:path') as typeof import('node:path');
   const socket = path.join(os.tmpdir(), `dts-ssh-${process.pid}-${++masterCount}`);
-  const child = runSSH(machine, params, 'exec cat > /dev/null', ['-M', '-S', socket, '-o', 'ControlPersist=no']);
-  clients.add(child);
-  child.stdin!.on('error', () => undefined);
-  child.stdout!.resume();
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const { child, stderr } = sessionTiedToThisProcess(machine, params, ['-M', '-S', socket, '-o', 'ControlPersist=no']);
   let exited = false;
   const master: ControlMaster = { socket, child, users: 1, ready: Promise.resolve() };
   child.once('exit', () => {
     exited = true;
-    clients.delete(child);
     if (masters.get(key) === master) masters.delete(key);
   });
   master.ready = (async () => {
     for (let i = 0; i < 600; i++) {
-      if (exited) throw new Error(`the shared ssh connection to ${machine.host} ended: ${err.trim() || 'no reason given'}`);
+      if (exited) throw new Error(`the shared ssh connection to ${machine.host} ended: ${stderr().trim() || 'no reason given'}`);
       if ((await controlCommand(machine, params, master, ['-O', 'check'])).code === 0) {
         // It serves the workers; it must not keep this process alive.
-        child.unref();
-        for (const s of [child.stdin, child.stdout, child.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+        detach(child);
         return;
       }
       await new Promise((r) => setTimeout(r, 50));

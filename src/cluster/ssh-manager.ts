@@ -17,7 +17,7 @@ import type { WorkerConfig } from './worker-config';
 import { WORKER_SCRIPT } from './local-manager';
 import { ANNOUNCE_PREFIX, eachLine } from './worker-output';
 import { parseMachine, shellQuote, type Machine, type MachineSpec } from './ssh-machines';
-import { acquireMaster, clients, controlCommand, releaseMaster, runSSH, through, type ControlMaster } from './ssh-control';
+import { acquireMaster, clients, controlCommand, detach, outcome, releaseMaster, runSSH, sessionTiedToThisProcess, through, type ControlMaster } from './ssh-control';
 
 /** The options of `addprocs(machines, opts)` beyond those of every `addprocs` (Julia's keywords). */
 export interface SSHOptions {
@@ -102,8 +102,7 @@ export class SSHManager extends ClusterManager {
   }
 
   async launch(params: AddprocsOptions & SSHOptions, launched: WorkerConfig[], notify: () => void): Promise<void> {
-    checkSSHOptions(params);
-    // Every machine's command is made once first, so a bad option (an env name) fails before any ssh starts.
+    // (addprocs has checked the options.) Every machine's command is made once first, so a bad option (an env name) fails before any ssh starts.
     for (const machine of this.machines) workerCommand(machine, params);
     const starts: Promise<void>[] = [];
     for (const machine of this.machines) {
@@ -142,17 +141,9 @@ export class SSHManager extends ClusterManager {
   override manage(_id: number, config: WorkerConfig, op: 'register' | 'deregister' | 'interrupt' | 'finalize'): void {
     const data = config.userdata as { machine: Machine; params: AddprocsOptions & SSHOptions; master?: ControlMaster };
     if (op === 'register') {
-      for (const c of [config.process, tunnels.get(config)?.child]) {
-        if (c === undefined) continue;
-        c.unref();
-        for (const s of [c.stdin, c.stdout, c.stderr]) (s as { unref?: () => void } | null)?.unref?.();
-      }
+      for (const c of [config.process, tunnels.get(config)?.child]) if (c !== undefined) detach(c);
     } else if (op === 'interrupt' && config.ospid !== undefined) {
-      const child = runSSH(data.machine, data.params, `kill -INT ${config.ospid}`, through(data.master));
-      child.on('error', () => undefined);
-      child.stdin?.end();
-      child.stdout?.resume();
-      child.stderr?.resume();
+      void outcome(runSSH(data.machine, data.params, `kill -INT ${config.ospid}`, through(data.master)));
     } else if (op === 'finalize') {
       // Only once the worker is gone: its Exit message may still be on its way through the tunnel.
       closeTunnel(config);
@@ -271,12 +262,7 @@ async function openTunnel(machine: Machine, params: SSHOptions, remotePort: numb
     if (r.code !== 0) throw new Error(`ssh -O forward failed: ${r.err.trim()}`);
     tunnels.set(config, { close: () => void controlCommand(machine, params, master, ['-O', 'cancel', '-L', forward]) });
   } else {
-    const child = runSSH(machine, params, 'exec cat > /dev/null', ['-o', 'ExitOnForwardFailure=yes', '-L', forward]);
-    clients.add(child);
-    child.once('exit', () => clients.delete(child));
-    child.stdin!.on('error', () => undefined);
-    child.stderr!.resume();
-    child.stdout!.resume();
+    const { child } = sessionTiedToThisProcess(machine, params, ['-o', 'ExitOnForwardFailure=yes', '-L', forward]);
     tunnels.set(config, { child, close: () => child.kill('SIGTERM') });
     child.once('exit', () => (exited = true));
   }
@@ -289,7 +275,8 @@ async function openTunnel(machine: Machine, params: SSHOptions, remotePort: numb
   throw new Error('the tunnel did not open within 30 s');
 }
 
-function accepts(port: number): Promise<boolean> {
+/** @internal Whether something accepts TCP connections on `port` of this host's loopback. */
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => {
@@ -302,16 +289,7 @@ function accepts(port: number): Promise<boolean> {
 
 /** @internal How many CPU threads `machine` has, asked of the node there (count 'auto'). */
 export async function remoteThreads(machine: Machine, params: AddprocsOptions & SSHOptions, master?: ControlMaster): Promise<number> {
-  const child = runSSH(machine, params, `exec ${shellQuote(params.exename ?? process.execPath)} -p "require('os').availableParallelism()"`, through(master));
-  child.stdin!.end();
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((r) => {
-    child.once('exit', r);
-    child.once('error', () => r(null));
-  });
+  const { code, out, err } = await outcome(runSSH(machine, params, `exec ${shellQuote(params.exename ?? process.execPath)} -p "require('os').availableParallelism()"`, through(master)));
   const n = Number(out.trim());
   if (code !== 0 || !(Number.isInteger(n) && n >= 1)) {
     throw new Error(`addprocs: could not ask ${machine.host} for its CPU threads (count 'auto'): ${err.trim() || `ssh exited with ${code}`}`);
