@@ -8,7 +8,7 @@
  * as an argument.
  */
 // Aliased: the bare names below are the worker-side globals shipped code sees.
-import { procs as procsOf, remotecall_fetch, remotecall_wait, workers, type SharedArray } from '../src/index';
+import { distributed, procs as procsOf, range, remotecall_wait, sync, type SharedArray } from '../src/index';
 import type * as Api from '../src/index';
 
 declare const sdata: typeof Api.sdata;
@@ -65,21 +65,48 @@ export async function advectionShared(q: SharedArray<'Float64'>, u: SharedArray<
   await Promise.all(procsOf(q).map((p) => remotecall_wait(advectionSharedChunk, p, q, u, advectionChunk, myrange)));
 }
 
-/** One worker's part of one time step of the distributed variant: columns [j0, j1) of step t. */
-export function advectionStep(q: SharedArray<'Float64'>, u: SharedArray<'Float64'>, chunk: typeof advectionChunk, j0: number, j1: number, t: number): void {
-  chunk(sdata(q), sdata(u), q.dims[0], q.dims[1], 0, q.dims[0], j0, j1, t, t + 1);
+// The distributed variant's body is Julia's `@distributed for j` body, which captures q, u and t. Here
+// they are globals of the caller: shipped code receives the globals it reads (SPEC §3 rule 4), each sent
+// to a worker once and again only when rebound (t, every step), so no closure capture is needed.
+declare global {
+  // eslint-disable-next-line no-var
+  var advectionQ: SharedArray<'Float64'> | undefined;
+  // eslint-disable-next-line no-var
+  var advectionU: SharedArray<'Float64'> | undefined;
+  // eslint-disable-next-line no-var
+  var advectionT: number | undefined;
+}
+
+/** The body of one time step's `@distributed for j`: column j of step advectionT, on the shared arrays. */
+export function advectionColumn(j: number): void {
+  // Bare names: free identifiers that are globals on the caller travel with the call.
+  const Q = advectionQ as SharedArray<'Float64'>;
+  const q = sdata(Q);
+  const u = sdata(advectionU as SharedArray<'Float64'>);
+  const [n1, n2] = Q.dims;
+  const at = n1 * (j + n2 * (advectionT as number));
+  const next = at + n1 * n2;
+  for (let i = 0; i < n1; i++) q[next + i] = q[at + i] + u[at + i];
 }
 
 /**
- * `advection_parallel!`: for each time step, the columns split in contiguous chunks, one
- * `remotecall_fetch` per worker per step (what `@sync @distributed for j` does; `distributed()` itself
- * is not in this version). Steps follow one another because step t+1 reads what step t wrote.
+ * `advection_parallel!`: for each time step, `@sync @distributed for j in 1:size(q,2)`: the columns split
+ * in one contiguous chunk per worker, one call each. Steps follow one another because step t+1 reads
+ * what step t wrote.
  */
-export async function advectionParallel(q: SharedArray<'Float64'>, u: SharedArray<'Float64'>, pids: readonly number[] = workers()): Promise<void> {
+export async function advectionParallel(q: SharedArray<'Float64'>, u: SharedArray<'Float64'>): Promise<void> {
   const [, n2, n3] = q.dims;
-  const split = (s: number) => Math.round((s * n2) / pids.length);
-  for (let t = 0; t < n3 - 1; t++) {
-    await Promise.all(pids.map((p, w) => remotecall_fetch(advectionStep, p, q, u, advectionChunk, split(w), split(w + 1), t)));
+  globalThis.advectionQ = q;
+  globalThis.advectionU = u;
+  try {
+    for (let t = 0; t < n3 - 1; t++) {
+      globalThis.advectionT = t;
+      await sync(async () => {
+        distributed(range(0, n2), advectionColumn);
+      });
+    }
+  } finally {
+    globalThis.advectionQ = globalThis.advectionU = globalThis.advectionT = undefined;
   }
 }
 

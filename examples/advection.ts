@@ -2,7 +2,7 @@
  * The flagship demo: the Julia manual's SharedArray advection kernel `q[i,j,t+1] = q[i,j,t] + u[i,j,t]`
  * on n×n×n arrays, in its three variants, timed side by side:
  *   serial       one process, plain Float64Arrays (`advection_serial!`)
- *   distributed  per time step, one remotecall_fetch per worker per step (`advection_parallel!`)
+ *   distributed  per time step, `sync` + `distributed` over the columns (`advection_parallel!`)
  *   shared       each worker its myrange chunk over all steps (`advection_shared!`)
  * and checked to produce identical arrays.
  *
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     const q = await SharedArray.create('Float64', dims);
     fillInputs(sdata(q), sdata(u), dims);
 
-    const tParallel = await best(Math.min(reps, 2), () => resetSteps(sdata(q), dims), () => advectionParallel(q, u, workers()));
+    const tParallel = await best(Math.min(reps, 2), () => resetSteps(sdata(q), dims), () => advectionParallel(q, u));
     const dParallel = firstDifference(sdata(q), qs);
     const tShared = await best(reps, () => resetSteps(sdata(q), dims), () => advectionShared(q, u));
     const dShared = firstDifference(sdata(q), qs);

@@ -40,7 +40,7 @@ test.each([
   const q = await SharedArray.create('Float64', dims);
   const u = await SharedArray.create('Float64', dims);
   k.fillInputs(sdata(q), sdata(u), dims);
-  await k.advectionParallel(q, u, w);
+  await k.advectionParallel(q, u);
   expect(k.firstDifference(sdata(q), qs)).toBe(-1);
 
   k.resetSteps(sdata(q), dims);
