@@ -5,7 +5,11 @@
  * default) a connection is made on a pair's first message; with `lazy: false` each worker dials every
  * worker it was told of when it joins. Two workers that dial each other at once keep both connections:
  * each sends on its own and receives on both.
- * With topology 'master_worker' workers never connect, and a worker-to-worker call fails clearly.
+ * With topology 'master_worker' workers never connect, and a worker-to-worker call fails clearly. With
+ * topology 'custom' workers connect when they join, only to the workers their cluster manager linked
+ * them with (`ident`, `connect_idents`); a call to another worker fails clearly.
+ * A worker reached by its manager's own transport may have no address (`connect_at`): other workers
+ * cannot dial it, and a call to it from one fails clearly.
  */
 import { PGRP } from './process-group';
 import { cluster_cookie } from './cookie';
@@ -14,6 +18,21 @@ import { handleFrame, onMessage, reply } from '../messages/process-messages';
 import { setDialer } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { sendRequest } from '../messages/requests';
+import type { PeerEntry } from './addprocs';
+
+/** Workers this one must not connect to (topology 'custom': not linked by their idents). */
+const unlinked = new Set<number>();
+
+/**
+ * Records another worker as the master told of it (Join record, Members notice): its address, if it
+ * has one, and whether the topology lets the two connect.
+ */
+export function notePeer(o: PeerEntry): void {
+  if (o.linked === false) unlinked.add(o.id);
+  const known = PGRP.get(o.id);
+  if (known === undefined) PGRP.add(o.id, { host: 'localhost', connect_at: o.address }).state = 'up';
+  else known.config.connect_at ??= o.address; // it dialled us before we heard of it
+}
 
 /** Every worker-to-worker connection of this process (both directions). */
 const links = new Set<Connection>();
@@ -54,8 +73,17 @@ function dial(pid: number): Connection | undefined {
       `process ${PGRP.id} cannot reach process ${pid}: the cluster runs with topology 'master_worker', where workers talk only to the master (use topology 'all_to_all' for worker-to-worker calls)`,
     );
   }
-  const address = rec.config.userdata;
-  if (typeof address !== 'string') return undefined;
+  if (PGRP.topology === 'custom' && unlinked.has(pid)) {
+    throw new Error(
+      `process ${PGRP.id} cannot reach process ${pid}: the cluster runs with topology 'custom', and their cluster manager did not link them (neither lists the other's ident in its connect_idents); calls through the master still work`,
+    );
+  }
+  const address = rec.config.connect_at;
+  if (typeof address !== 'string') {
+    throw new Error(
+      `process ${PGRP.id} cannot reach process ${pid}: process ${pid} has no address other workers can connect to (its cluster manager reaches it through a transport of its own, from the master only)`,
+    );
+  }
   const conn = Connection.connect(parseAddress(address), cluster_cookie(), handleFrame);
   rec.connection = conn;
   adopt(conn, pid);

@@ -12,13 +12,13 @@ import { registerBuiltinTypes } from '../serialization/builtin-types';
 import { registerCorePackageFunctions } from '../serialization/functions';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
-import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
+import type { JoinAnswer, JoinRecord, MembersNotice, PeerEntry } from '../cluster/addprocs';
 import { Connection, formatAddress, type Address } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { sendFrame } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import type { Topology } from '../cluster/process-group';
-import { connectToWorker } from '../cluster/worker-links';
+import { connectToWorker, notePeer } from '../cluster/worker-links';
 import { applyIdleSpin } from '../transport/idle-spin';
 
 /** How a worker is started. */
@@ -34,6 +34,11 @@ export interface WorkerOptions {
 }
 
 let joined = false;
+
+/** Whether a worker this one was told of can be dialled (it has an address and the topology links the two). */
+function reachable(o: PeerEntry): boolean {
+  return o.linked !== false && o.address !== undefined;
+}
 
 /**
  * A promise rejected by shipped code with nobody to handle it, or an error thrown from a callback it
@@ -146,28 +151,21 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
     const master = PGRP.add(1, { host: 'localhost' });
     master.connection = conn;
     master.state = 'up';
-    for (const o of join.others) {
-      const known = PGRP.get(o.id);
-      if (known === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
-      else known.config.userdata ??= o.address; // it dialled us before we joined
-    }
+    for (const o of join.others) notePeer(o);
     conn.onClose(() => exitSoon(0));
     if (typeof join.spin === 'number') applyIdleSpin(join.spin);
     const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
     // lazy: false connects every pair at addprocs: each worker dials those that announced before it.
-    const eager = join.topology === 'all_to_all' && !join.lazy ? join.others.map((o) => connectToWorker(o.id).catch(() => undefined)) : [];
+    // Topology 'custom' connects at once too (as Julia does), to the workers it is linked with.
+    const dialNow = (join.topology === 'all_to_all' && !join.lazy) || join.topology === 'custom';
+    const eager = dialNow ? join.others.filter(reachable).map((o) => connectToWorker(o.id).catch(() => undefined)) : [];
     void Promise.all(eager).then(() => {
       if (!conn.closed) sendFrame(conn, MessageKind.JoinComplete, answer, { responseId: h.requestId });
     });
   });
   onMessage(MessageKind.Members, (_conn, _h, payload) => {
     const news = payload as MembersNotice;
-    for (const o of news.add) {
-      if (o.id === PGRP.id) continue;
-      const known = PGRP.get(o.id);
-      if (known === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
-      else known.config.userdata ??= o.address; // it dialled us before the notice came
-    }
+    for (const o of news.add) if (o.id !== PGRP.id) notePeer(o);
     for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
     if (typeof news.spin === 'number') applyIdleSpin(news.spin);
   });
