@@ -65,7 +65,7 @@ export { SharedArray, sdata, localindices, indexpids } from './shared/shared-arr
 export type { SharedArrayOptions, FromFileOptions } from './shared/shared-array';
 export type { ElementType, ElementOf, TypedArrayOf } from './shared/element-types';
 export type { FileMode } from './shared/native-shm';
-export { start_worker } from './worker/start-worker';
+export { start_worker, init_worker, process_messages } from './worker/start-worker';
 export type { WorkerOptions } from './worker/start-worker';
 export {
   RemoteException,

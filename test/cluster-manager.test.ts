@@ -1,12 +1,14 @@
 /**
  * Julia's cluster manager interface beyond launch/manage: a custom transport (`connect`), the defaults
  * addprocs merges (`default_addprocs_params`), topology 'custom' (`ident`, `connect_idents`),
- * `connect_at`, and `addprocs(opts)` with options alone.
+ * `connect_at`, `addprocs(opts)` with options alone, and workers on a transport of their own
+ * (`init_worker`, `process_messages`).
  */
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import { dts, teardown, eventually, alive, childWorkers, ROOT } from './helpers';
 import type { AddprocsOptions, WorkerConfig } from '../src/index';
 
@@ -16,6 +18,7 @@ jest.setTimeout(60_000);
 afterEach(teardown);
 
 declare function myid(): number;
+declare function init_worker(cookie: string): void;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { PGRP } = require(path.join(ROOT, 'dist', 'src', 'cluster', 'process-group.js')) as { PGRP: { get(id: number): { config: WorkerConfig } | undefined } };
@@ -35,7 +38,7 @@ class RelayManager extends LocalManager {
   connected: number[] = [];
   readonly relays: net.Server[] = [];
 
-  async connect(pid: number, config: WorkerConfig): Promise<readonly [Readable, Writable]> {
+  override async connect(pid: number, config: WorkerConfig): Promise<readonly [Readable, Writable]> {
     const m = /^tcp:(.*):(\d+)$/.exec(config.connect_at ?? '');
     if (m === null) throw new Error(`no TCP address for worker ${pid}: ${String(config.connect_at)}`);
     this.connected.push(pid);
@@ -51,7 +54,6 @@ class RelayManager extends LocalManager {
     this.relays.push(relay);
     const port = await listen(relay);
     const s = net.connect(port, '127.0.0.1');
-    const { PassThrough } = await import('node:stream');
     // The read side through a stream of our own: what addprocs reads is not a socket at all.
     const incoming = s.pipe(new PassThrough());
     return [incoming, s];
@@ -90,14 +92,14 @@ test('connect: a custom transport carries the cluster (remote calls, worker-to-w
 
 test('connect: a failing connect fails that worker with the reason, and the worker is not left running', async () => {
   class Broken extends LocalManager {
-    async connect(): Promise<readonly [Readable, Writable]> {
+    override async connect(): Promise<readonly [Readable, Writable]> {
       throw new Error('no route to the worker');
     }
   }
   await expect(addprocs(new Broken(1))).rejects.toThrow(/its cluster manager's connect failed: no route to the worker/);
   expect(await eventually(() => childWorkers().length === 0, 5000)).toBe(true);
   class NotStreams extends LocalManager {
-    async connect(): Promise<readonly [Readable, Writable]> {
+    override async connect(): Promise<readonly [Readable, Writable]> {
       return 42 as unknown as readonly [Readable, Writable];
     }
   }
@@ -142,7 +144,7 @@ test("addprocs(opts): options alone start one worker per CPU thread; other objec
   expect(ids.length).toBe(os.availableParallelism());
   for (const w of ids) expect(await remotecall_fetch(() => process.execArgv, w)).toContain('--max-old-space-size=300');
   await rmprocs(...ids, { waitfor: 20 });
-  await expect(addprocs({ topology: 'all_to_all' }, { lazy: false })).rejects.toThrow(/addprocs: options given twice/);
+  await expect(addprocs({ topology: 'all_to_all' } as unknown as number, { lazy: false })).rejects.toThrow(/addprocs: options given twice/);
   await expect(addprocs(new Date() as unknown as number)).rejects.toThrow(/first argument must be a number of workers, a ClusterManager, a list of machines or an options object, got an instance of Date/);
   await expect(addprocs({ timeout: -1 })).rejects.toThrow(/timeout must be a positive number of seconds, got -1/);
   expect(workers()).toEqual([1]);
@@ -219,4 +221,85 @@ test('a manager from another copy of the package (launch and manage, not our Clu
   inner.cookie = dts.cluster_cookie();
   const [w] = await addprocs(foreign as unknown as InstanceType<typeof ClusterManager>);
   expect(await remotecall_fetch(() => myid(), w)).toBe(w);
+});
+
+/**
+ * Workers on a transport of their own (test/fixtures/custom-transport-worker.js): each is started with a
+ * socketpair on its fd 3, which is how the master reaches it (`connect`); it runs `init_worker` and
+ * `process_messages`, and reaches other workers through its own manager's `connect`.
+ */
+class SocketpairManager extends ClusterManager {
+  readonly children: ChildProcess[] = [];
+  constructor(readonly n: number) {
+    super();
+  }
+  async launch(_params: AddprocsOptions, launched: WorkerConfig[], notify: () => void): Promise<void> {
+    for (let i = 0; i < this.n; i++) {
+      const child = spawn(process.execPath, [path.join(ROOT, 'test', 'fixtures', 'custom-transport-worker.js')], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+      this.children.push(child);
+      child.stdin!.write(`${dts.cluster_cookie()}\n`);
+      const peerAddress = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /^PEER (\S+)$/m.exec(out);
+          if (m !== null) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`the worker exited with ${code} before printing its address`)));
+      });
+      launched.push({ process: child, ospid: child.pid, stderr: child.stderr!, connect_at: peerAddress });
+      notify();
+    }
+  }
+  manage(_id: number, config: WorkerConfig, op: string): void {
+    if (op === 'interrupt') config.process?.kill('SIGINT');
+  }
+  override async connect(_pid: number, config: WorkerConfig): Promise<Duplex> {
+    return config.process!.stdio[3] as Duplex;
+  }
+}
+
+test('init_worker and process_messages: workers reached only over inherited sockets; their own links go through their own manager', async () => {
+  const manager = new SocketpairManager(2);
+  try {
+    const [a, b] = await addprocs(manager);
+    expect(await remotecall_fetch(() => myid(), a)).toBe(a);
+    // The package's exports are globals there too, and values travel both ways over the socketpair.
+    expect(await remotecall_fetch((x: Float64Array) => [workers(), x.length], b, new Float64Array(100_000))).toEqual([[a, b], 100_000]);
+    // Worker to worker: a reaches b through its PeerManager (which counts what it reads), b serves it with process_messages.
+    expect(await remotecall_fetch(() => (globalThis as unknown as { peerBytes(): number }).peerBytes(), a)).toBe(0);
+    expect(await remotecall_fetch((to: number) => remotecall_fetch(() => myid(), to), a, b)).toBe(b);
+    expect(await remotecall_fetch(() => (globalThis as unknown as { peerBytes(): number }).peerBytes(), a)).toBeGreaterThan(0);
+    expect((await stats(b)).connectedTo).toEqual([1, a]);
+    // Calls there are interruptible, as on every worker (the manager's manage('interrupt') sends SIGINT).
+    const spinning = remotecall_fetch(() => {
+      for (;;) {
+        /* spin */
+      }
+    }, b);
+    let settled = false;
+    const outcome = spinning.then(
+      () => 'returned',
+      (e: Error) => e.message,
+    ).finally(() => (settled = true));
+    // (A signal that arrives before the call started is absorbed: interrupt until it ends.)
+    for (let i = 0; i < 100 && !settled; i++) {
+      dts.interrupt(b);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await outcome).toMatch(/InterruptException/);
+    expect(await remotecall_fetch(() => myid(), b)).toBe(b);
+    // Such a process is a worker once: a second init_worker fails clearly.
+    await expect(remotecall_fetch(() => init_worker('x'), a)).rejects.toThrow(/init_worker: this process is already a worker/);
+    await rmprocs(a, b, { waitfor: 20 });
+    expect(workers()).toEqual([1]);
+    expect(await eventually(() => manager.children.every((c) => c.exitCode !== null || c.signalCode !== null), 10_000)).toBe(true);
+  } finally {
+    for (const c of manager.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+});
+
+test('init_worker and process_messages refuse misuse by name', () => {
+  expect(() => dts.process_messages(new PassThrough())).toThrow(/process_messages: call init_worker\(cookie\) first/);
+  expect(() => dts.init_worker(42 as unknown as string)).toThrow(/init_worker: cookie must be a string, got number/);
 });

@@ -83,6 +83,54 @@ export function asDuplex(streams: TransportStreams, what: string): Duplex {
 
 type Refable = { ref?(): unknown; unref?(): unknown };
 
+/**
+ * A stream usable at once over streams that `later` supplies (an asynchronous `connect`): writes wait,
+ * in order, until they arrive; a failure of `later` destroys the stream with the reason, naming `what`.
+ * Lets a connection be made synchronously, frames queuing behind the handshake as on a socket.
+ */
+export function deferredStream(later: Promise<TransportStreams>, what: string): ConnectionStream {
+  let target: ConnectionStream | undefined;
+  let referenced = true;
+  const waiting: Array<() => void> = [];
+  const whenThere = (op: () => void): void => {
+    if (target !== undefined) op();
+    else waiting.push(op);
+  };
+  const d: ConnectionStream = new Duplex({
+    write(chunk: Buffer, _encoding, callback) {
+      whenThere(() => target!.write(chunk, callback));
+    },
+    final(callback) {
+      whenThere(() => target!.end(callback));
+    },
+    read() {
+      target?.resume();
+    },
+    destroy(err, callback) {
+      target?.destroy();
+      callback(err);
+    },
+  });
+  d.ref = () => ((referenced = true), target?.ref?.());
+  d.unref = () => ((referenced = false), target?.unref?.());
+  later
+    .then((streams) => {
+      const t = asDuplex(streams, what) as ConnectionStream;
+      if (d.destroyed) return void t.destroy();
+      target = t;
+      if (!referenced) t.unref?.();
+      t.on('data', (chunk: Buffer) => {
+        if (!d.push(chunk)) t.pause();
+      });
+      t.on('end', () => d.push(null));
+      t.on('error', (e: Error) => d.destroy(e));
+      t.on('close', () => d.destroy());
+      for (const op of waiting.splice(0)) op();
+    })
+    .catch((e: unknown) => d.destroy(new Error(`${what} failed: ${e instanceof Error ? e.message : String(e)}`)));
+  return d;
+}
+
 function isReadable(x: unknown): x is Readable {
   return typeof (x as Readable | null)?.on === 'function' && typeof (x as Readable).read === 'function';
 }
