@@ -4,6 +4,7 @@
  * `connect_at`, `addprocs(opts)` with options alone, and workers on a transport of their own
  * (`init_worker`, `process_messages`).
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +20,9 @@ afterEach(teardown);
 
 declare function myid(): number;
 declare function init_worker(cookie: string): void;
+declare const SharedArray: typeof dts.SharedArray;
+declare function procs(x: unknown): number[];
+declare function finalize(x: unknown): void;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { PGRP } = require(path.join(ROOT, 'dist', 'src', 'cluster', 'process-group.js')) as { PGRP: { get(id: number): { config: WorkerConfig } | undefined } };
@@ -191,6 +195,21 @@ test("topology 'custom': workers connect at once to those linked by ident/connec
   expect(await remotecall_fetch(() => workers(), a)).toEqual([a, b, c]);
   for (const w of [a, b, c]) expect(await remotecall_fetch(() => myid(), w)).toBe(w);
   expect((await stats(a)).connectedTo).toEqual([1, b]);
+  // A SharedArray made on a worker may span only the workers it is linked with.
+  const sharedOn = (pids: number[]) =>
+    remotecall_fetch(async (pids: number[]) => {
+      const S = await SharedArray.create('Int32', 4, { pids });
+      const out = procs(S);
+      finalize(S);
+      return out;
+    }, a, pids);
+  expect(await sharedOn([a, b])).toEqual([a, b]);
+  await expect(sharedOn([a, b, c])).rejects.toThrow(
+    `SharedArray.create: process ${a} cannot map the array on process ${c}: the cluster runs with topology 'custom', and its cluster manager did not link it with process ${a}`,
+  );
+  expect(await remotecall_fetch(() => myid(), c)).toBe(c);
+  const creator = await remotecall_fetch(() => process.pid, a);
+  expect(await eventually(() => fs.readdirSync('/dev/shm').every((n) => !n.startsWith(`dts-${creator}-`)), 5000)).toBe(true);
 
   // A later addprocs links with the earlier workers the same way.
   const [d] = await addprocs(new IdentManager([['w2']], 'x'), { topology: 'custom' });

@@ -34,15 +34,12 @@ export function setWorkerManager(manager: ClusterManager | undefined): void {
   workerManager = manager;
 }
 
-/** Workers this one must not connect to (topology 'custom': not linked by their idents). */
-const unlinked = new Set<number>();
-
 /**
  * Records another worker as the master told of it (Join record, Members notice): its address, if it
  * has one, and whether the topology lets the two connect.
  */
 export function notePeer(o: PeerEntry): void {
-  if (o.linked === false) unlinked.add(o.id);
+  if (o.linked === false) PGRP.unlinked.add(o.id);
   const known = PGRP.get(o.id);
   if (known === undefined) PGRP.add(o.id, { host: 'localhost', connect_at: o.address }).state = 'up';
   else known.config.connect_at ??= o.address; // it dialled us before we heard of it
@@ -87,7 +84,7 @@ function dial(pid: number): Connection | undefined {
       `process ${PGRP.id} cannot reach process ${pid}: the cluster runs with topology 'master_worker', where workers talk only to the master (use topology 'all_to_all' for worker-to-worker calls)`,
     );
   }
-  if (PGRP.topology === 'custom' && unlinked.has(pid)) {
+  if (PGRP.topology === 'custom' && PGRP.unlinked.has(pid)) {
     throw new Error(
       `process ${PGRP.id} cannot reach process ${pid}: the cluster runs with topology 'custom', and their cluster manager did not link them (neither lists the other's ident in its connect_idents); calls through the master still work`,
     );
