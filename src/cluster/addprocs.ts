@@ -143,8 +143,6 @@ function peerEntry(to: number, id: number): PeerEntry {
   return address === undefined ? { id } : { id, address };
 }
 
-const defaultTimeout = defaultWorkerTimeout;
-
 function onlyMaster(fname: string): void {
   if (myid() !== 1) throw new Error(`${fname}: only process 1 can add or remove workers (this is process ${myid()})`);
 }
@@ -292,7 +290,7 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
   const id = PGRP.lastId + 1;
   const rec = PGRP.add(id, config);
   updateClusterSpin();
-  const timeoutMs = (params.timeout ?? defaultTimeout()) * 1000;
+  const timeoutMs = (params.timeout ?? defaultWorkerTimeout()) * 1000;
   const errLines: string[] = [];
   const child = config.process;
   let exitInfo = '';
@@ -325,7 +323,7 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
     // What launch put in connect_at wins over the announcement (Julia: connect_at is the manager's).
     if (config.connect_at === undefined && announced !== undefined) config.connect_at = announced;
     addresses.set(id, config.connect_at);
-    const conn = await withTimeout(openConnection(manager, id, config), timeoutMs, () => describe(`was not connected to by its cluster manager within ${timeoutMs / 1000} s`));
+    const conn = await withTimeout(openConnection(manager, id, config), timeoutMs, () => describe(`could not be reached within ${timeoutMs / 1000} s (its cluster manager's connect did not finish)`));
     conn.peer = id;
     rec.connection = conn;
     conn.onClose(() => rec.markGone(conn.closeReason));

@@ -55,7 +55,7 @@ export function inheritedLoaderFlags(execArgv: readonly string[] = process.execA
   return out;
 }
 
-/** Seconds a new worker and the master wait for each other: DISTRIBUTED_WORKER_TIMEOUT, or 60. */
+/** @internal Seconds a new worker and the master wait for each other: DISTRIBUTED_WORKER_TIMEOUT, or 60. */
 export function defaultWorkerTimeout(): number {
   const env = Number(process.env.DISTRIBUTED_WORKER_TIMEOUT);
   return Number.isFinite(env) && env > 0 ? env : 60;

@@ -65,7 +65,7 @@ export type ConnectionStream = Duplex & { ref?(): unknown; unref?(): unknown; se
 /** What a custom transport hands over: one Duplex, or Julia's pair of streams (read from, write to). */
 export type TransportStreams = Duplex | readonly [Readable, Writable];
 
-/** One Duplex for either shape of `TransportStreams` (a pair is joined with `Duplex.from`). */
+/** @internal One Duplex for either shape of `TransportStreams` (a pair is joined with `Duplex.from`); `what` names the source in errors. */
 export function asDuplex(streams: TransportStreams, what: string): Duplex {
   if (streams instanceof Duplex) return streams;
   if (Array.isArray(streams) && streams.length === 2 && isReadable(streams[0]) && isWritable(streams[1])) {
@@ -84,7 +84,7 @@ export function asDuplex(streams: TransportStreams, what: string): Duplex {
 type Refable = { ref?(): unknown; unref?(): unknown };
 
 /**
- * A stream usable at once over streams that `later` supplies (an asynchronous `connect`): writes wait,
+ * @internal A stream usable at once over streams that `later` supplies (an asynchronous `connect`): writes wait,
  * in order, until they arrive; a failure of `later` destroys the stream with the reason, naming `what`.
  * Lets a connection be made synchronously, frames queuing behind the handshake as on a socket.
  */
