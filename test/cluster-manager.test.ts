@@ -109,6 +109,7 @@ test('connect: a failing connect fails that worker with the reason, and the work
   }
   await expect(addprocs(new NotStreams(1))).rejects.toThrow(/must give a Duplex stream or a pair \[readable, writable\], got 42/);
   expect(await eventually(() => childWorkers().length === 0, 5000)).toBe(true);
+  await expect(addprocs(new NotStreams(1), { tls: true })).rejects.toThrow(/tls secures the built-in sockets; a cluster manager with its own connect/);
   expect(workers()).toEqual([1]);
 });
 

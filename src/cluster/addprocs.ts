@@ -200,6 +200,9 @@ export async function addprocs(
   // TLS runs over TCP: asked for without a transport, the default transport becomes 'tcp'.
   if (opts.tls === true && opts.transport === undefined) params.transport = 'tcp';
   validateOptions(params, 'default_addprocs_params');
+  if (params.tls === true && manager.connect !== undefined) {
+    throw new RangeError("addprocs: tls secures the built-in sockets; a cluster manager with its own connect carries the cluster over its own streams (secure those instead)");
+  }
   PGRP.topology = params.topology!;
   PGRP.lazy = params.lazy!;
 

@@ -125,8 +125,9 @@ export abstract class ClusterManager {
    * its announced address into `config.connect_at` before the call; otherwise `connect_at` is whatever
    * `launch` put there. Over these streams `addprocs` runs the usual handshake (cookie, version), then
    * the cluster's messages; frames are written with the stream's `write` (no native writes, no shared
-   * memory). If the stream has `ref`/`unref` (a socket does; a pair's halves are asked too), an idle
-   * connection stops keeping this process alive, as built-in ones do. Without this method, `addprocs`
+   * memory; `tls: true` is refused, as it secures the built-in sockets). If the stream has `ref`/`unref`
+   * (a socket does; a pair's halves are asked too), an idle connection stops keeping this process
+   * alive, as built-in ones do. Without this method, `addprocs`
    * dials `connect_at` itself over a Unix or TCP socket (the fast path). Worker-to-worker connections
    * are made by the workers: they dial `connect_at` unless the worker process runs a manager of its own
    * (see `init_worker`).
