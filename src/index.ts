@@ -20,13 +20,14 @@ export { myid, nprocs, nworkers, procs, workers } from './cluster/process-group'
 export type { Topology } from './cluster/process-group';
 export { addprocs, rmprocs } from './cluster/addprocs';
 export type { RmprocsOptions } from './cluster/addprocs';
-export { ClusterManager } from './cluster/cluster-manager';
+export { ClusterManager, default_addprocs_params } from './cluster/cluster-manager';
 export type { AddprocsOptions } from './cluster/cluster-manager';
 export { LocalManager } from './cluster/local-manager';
 export { SSHManager } from './cluster/ssh-manager';
 export type { SSHOptions } from './cluster/ssh-manager';
 export type { MachineSpec } from './cluster/ssh-machines';
 export type { WorkerConfig } from './cluster/worker-config';
+export type { TransportStreams } from './transport/connection';
 export { cluster_cookie } from './cluster/cookie';
 export { remotecall, remotecall_fetch, remotecall_wait, remote_do } from './remote/remotecall';
 export type { RemoteFunction, Target } from './remote/remotecall';
@@ -64,7 +65,7 @@ export { SharedArray, sdata, localindices, indexpids } from './shared/shared-arr
 export type { SharedArrayOptions, FromFileOptions } from './shared/shared-array';
 export type { ElementType, ElementOf, TypedArrayOf } from './shared/element-types';
 export type { FileMode } from './shared/native-shm';
-export { start_worker } from './worker/start-worker';
+export { start_worker, init_worker, process_messages } from './worker/start-worker';
 export type { WorkerOptions } from './worker/start-worker';
 export {
   RemoteException,

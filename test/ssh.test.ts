@@ -27,6 +27,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** The WorkerConfig the master keeps for worker `w`. */
+function configOf(w: number): import('../src/cluster/worker-config').WorkerConfig {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(`${ROOT}/dist/src/cluster/process-group.js`) as typeof import('../src/cluster/process-group')).PGRP.get(w)!.config;
+}
+
 /** The options every test passes: this server's flags, and the test run's mark (checked by the global teardown). */
 const opts = () => ({ sshflags: server.sshflags, env: { DTS_TEST_RUN: process.env.DTS_TEST_RUN ?? '' }, timeout: 30 });
 
@@ -105,6 +111,12 @@ test('addprocs over ssh: workers in sshd sessions, on TCP, calling each other; r
   // Each runs under an sshd session, not as a child of this process.
   for (const { ppid } of pids) expect(ppid).not.toBe(process.pid);
   expect(fs.readFileSync(`/proc/${pids[0].ppid}/cmdline`, 'latin1')).toMatch(/sshd|bash|sh/);
+  // The WorkerConfig has Julia's SSHManager fields; the manager's own data is in environ, userdata is left free.
+  const config = configOf(ids[0]);
+  expect(config).toMatchObject({ host: '127.0.0.1', tunnel: false, multiplex: false, bind_addr: '127.0.0.1', sshflags: server.sshflags, max_parallel: 10, count: 2 });
+  expect(config.connect_at).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
+  expect(config.userdata).toBeUndefined();
+  expect(Object.keys(config.environ ?? {})).toEqual(expect.arrayContaining(['machine', 'params']));
   // Worker to worker (all_to_all, lazy): one dials the other at the address it announced.
   expect(await remotecall_fetch((other: number) => remotecall_fetch(myid, other), ids[0], ids[1])).toBe(ids[1]);
   // Large arrays travel over the socket (no shared memory with a remote host).
@@ -139,6 +151,7 @@ test('through an ssh tunnel: the worker listens on the remote loopback only, rea
   const tunnel = tunnelsOf(process.pid).find((t) => t.local === local);
   expect(tunnel).toBeDefined();
   expect(tunnel!.remote).not.toBe(local);
+  expect(configOf(w)).toMatchObject({ tunnel: true, bind_addr: '127.0.0.1', forward: `127.0.0.1:${local}:127.0.0.1:${tunnel!.remote}`, connect_at: address });
   const [{ pid }] = await remotePids([w]);
   await rmprocs(w);
   expect(await eventually(() => !alive(pid), 10_000)).toBe(true);
@@ -191,6 +204,7 @@ test('multiplex: one ssh connection per host for all its workers and tunnels, cl
     expect(sshConnections(server.port)).toBe(1);
     // The tunnels are forwards on that connection: no ssh -L processes of their own.
     expect(tunnelsOf(process.pid)).toEqual([]);
+    for (const w of ids) expect(configOf(w)).toMatchObject({ multiplex: true, tunnel: true, forward: expect.stringMatching(/^127\.0\.0\.1:\d+:127\.0\.0\.1:\d+$/) });
     expect(await remotecall_fetch((other: number) => remotecall_fetch(myid, other), ids[0], ids[2])).toBe(ids[2]);
   } finally {
     await rmprocs(...ids);

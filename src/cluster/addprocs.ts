@@ -3,7 +3,7 @@
  */
 import * as os from 'node:os';
 import type { Readable } from 'node:stream';
-import { ClusterManager, type AddprocsOptions } from './cluster-manager';
+import { ClusterManager, default_addprocs_params, defaultWorkerTimeout, type AddprocsOptions } from './cluster-manager';
 import { LocalManager } from './local-manager';
 import { SSHManager, checkSSHOptions, type SSHOptions } from './ssh-manager';
 import type { MachineSpec } from './ssh-machines';
@@ -11,7 +11,7 @@ import { PGRP, myid, type ProcessRecord } from './process-group';
 import type { WorkerConfig } from './worker-config';
 import { cluster_cookie } from './cookie';
 import { ANNOUNCE_PREFIX, eachLine, forwardLine } from './worker-output';
-import { Connection, parseAddress, type Address } from '../transport/connection';
+import { Connection, asDuplex, parseAddress, type Address } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { sendFrame } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
@@ -19,20 +19,31 @@ import { sendRequest, settle } from '../messages/requests';
 import { dropClient } from '../remote/ref-store';
 import { applyIdleSpin, appliedIdleSpin, idleSpinMicros, spinWindowFor } from '../transport/idle-spin';
 
+/**
+ * Another worker, as a worker is told of it: where to dial it (absent when it has no address other
+ * workers can use, a custom transport's worker) and, with topology 'custom', `linked: false` when the
+ * two must not connect (neither lists the other's `ident` in its `connect_idents`).
+ */
+export interface PeerEntry {
+  id: number;
+  address?: string;
+  linked?: false;
+}
+
 /** What a worker is told when it joins (Julia's JoinPGRPMsg). */
 export interface JoinRecord {
   id: number;
   topology: string;
   lazy: boolean;
-  /** The other workers at the time, with their addresses (for worker-to-worker connections). */
-  others: Array<{ id: number; address: string }>;
+  /** The other workers at the time (for worker-to-worker connections). */
+  others: PeerEntry[];
   /** Its idle polling window in microseconds (transport/idle-spin.ts; 0 = off). */
   spin: number;
 }
 
 /** Membership news for workers that already joined (MessageKind.Members). */
 export interface MembersNotice {
-  add: Array<{ id: number; address: string }>;
+  add: PeerEntry[];
   remove: number[];
   /** The idle polling window now in force, in microseconds (transport/idle-spin.ts). */
   spin: number;
@@ -57,13 +68,16 @@ export function updateClusterSpin(): void {
   broadcastMembers({ add: [], remove: [] }, 0);
 }
 
-/** Tells every joined worker except `except` of a change in membership (and of the idle polling window). */
-function broadcastMembers(change: Omit<MembersNotice, 'spin'>, except: number): void {
-  const notice: MembersNotice = { ...change, spin: appliedIdleSpin() };
+/**
+ * Tells every joined worker except `except` of a change in membership (and of the idle polling window).
+ * `add` lists the new workers' ids: each receiver is told how it may reach them (`peerEntry`).
+ */
+function broadcastMembers(change: { add: number[]; remove: number[] }, except: number): void {
   for (const pid of joinedWorkers) {
     if (pid === except) continue;
     const conn = PGRP.get(pid)?.connection;
     if (conn === undefined || conn.closed) continue;
+    const notice: MembersNotice = { add: change.add.map((id) => peerEntry(pid, id)), remove: change.remove, spin: appliedIdleSpin() };
     try {
       sendFrame(conn, MessageKind.Members, notice, { rootPath: 'members' });
     } catch {
@@ -94,16 +108,39 @@ const managers = new Map<number, ClusterManager>();
 export function managerOf(pid: number): ClusterManager | undefined {
   return managers.get(pid);
 }
-const addresses = new Map<number, string>();
+/**
+ * Workers past their announcement, with the address other workers reach them at (their `connect_at`;
+ * undefined for a custom transport's worker that has none). Those are the workers a joining one is told of.
+ */
+const addresses = new Map<number, string | undefined>();
 
 /** The address worker `pid` listens on, as it announced it (for tests and diagnostics). @internal */
 export function workerAddress(pid: number): string | undefined {
   return addresses.get(pid);
 }
 
-function defaultTimeout(): number {
-  const env = Number(process.env.DISTRIBUTED_WORKER_TIMEOUT);
-  return Number.isFinite(env) && env > 0 ? env : 60;
+/** Whether `x` lists `y`'s ident in its connect_idents. */
+function lists(x: WorkerConfig, y: WorkerConfig): boolean {
+  return y.ident !== undefined && Array.isArray(x.connect_idents) && x.connect_idents.includes(y.ident);
+}
+
+/**
+ * Whether workers `a` and `b` may connect to each other: always, except with topology 'custom', where
+ * they may when either lists the other's `ident` in its `connect_idents` (Julia: a worker connects to
+ * those it lists; the connection then serves both ways).
+ */
+function linked(a: number, b: number): boolean {
+  if (PGRP.topology !== 'custom') return true;
+  const ca = PGRP.get(a)?.config;
+  const cb = PGRP.get(b)?.config;
+  return ca !== undefined && cb !== undefined && (lists(ca, cb) || lists(cb, ca));
+}
+
+/** Worker `id` as worker `to` is told of it. */
+function peerEntry(to: number, id: number): PeerEntry {
+  if (!linked(to, id)) return { id, linked: false };
+  const address = addresses.get(id);
+  return address === undefined ? { id } : { id, address };
 }
 
 function onlyMaster(fname: string): void {
@@ -111,23 +148,44 @@ function onlyMaster(fname: string): void {
 }
 
 /**
+ *     addprocs(n?, opts?) -> Promise<number[]>
+ *     addprocs(opts) -> Promise<number[]>
+ *
  * Starts workers and adds them to the cluster; resolves with their ids. With a number, starts that many
- * local workers; with no number, one per CPU thread; with a list of machines, workers on them over ssh
- * (`'[user@]host[:port] [bind_addr[:port]]'`, or `[that, count]`; see {@link SSHOptions}); with a
- * `ClusterManager`, whatever it launches. Workers start in parallel. A worker that fails to start
- * rejects the call within `timeout` seconds with the reason (and what it printed).
+ * local workers; with no number (or options alone, Julia's `addprocs(; kw...)`), one per CPU thread;
+ * with a list of machines, workers on them over ssh (`'[user@]host[:port] [bind_addr[:port]]'`, or
+ * `[that, count]`; see {@link SSHOptions}); with a `ClusterManager`, whatever it launches. The options
+ * are merged into `default_addprocs_params(manager)`. Workers start in parallel. A worker that fails to
+ * start rejects the call within `timeout` seconds with the reason (and what it printed).
  *
  * ```ts
  * const ids = await addprocs(2); // [2, 3]
+ * await addprocs({ exeflags: ['--max-old-space-size=4096'] }); // one per CPU thread
  * await addprocs(['node1', ['me@node2:2222', 4]], { sshflags: ['-i', 'key.pem'] });
  * ```
  */
-export async function addprocs(n?: number | ClusterManager | readonly MachineSpec[], opts: AddprocsOptions & SSHOptions = {}): Promise<number[]> {
+export async function addprocs(opts?: AddprocsOptions & SSHOptions): Promise<number[]>;
+export async function addprocs(n?: number | ClusterManager | readonly MachineSpec[], opts?: AddprocsOptions & SSHOptions): Promise<number[]>;
+export async function addprocs(
+  first?: number | ClusterManager | readonly MachineSpec[] | (AddprocsOptions & SSHOptions),
+  second?: AddprocsOptions & SSHOptions,
+): Promise<number[]> {
   onlyMaster('addprocs');
+  let n: unknown = first;
+  let opts: AddprocsOptions & SSHOptions = second === undefined ? {} : second;
+  if (!isManagerLike(first) && isOptionsObject(first)) {
+    if (second !== undefined) throw new TypeError('addprocs: options given twice (addprocs(opts) takes no second argument; use addprocs(n, opts))');
+    n = undefined;
+    opts = first;
+  }
   let manager: ClusterManager;
-  if (n instanceof ClusterManager) manager = n;
+  if (n instanceof ClusterManager || isManagerLike(n)) manager = n as ClusterManager;
   else if (Array.isArray(n)) manager = new SSHManager(n as readonly MachineSpec[]);
-  else {
+  else if (n !== undefined && typeof n === 'object' && n !== null) {
+    throw new TypeError(
+      `addprocs: the first argument must be a number of workers, a ClusterManager, a list of machines or an options object, got ${describeValue(n)} (a cluster manager extends ClusterManager and has launch and manage)`,
+    );
+  } else {
     const count = n ?? os.availableParallelism();
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
       throw new RangeError(`addprocs: the number of workers must be a non-negative integer, got ${String(n)}`);
@@ -137,7 +195,14 @@ export async function addprocs(n?: number | ClusterManager | readonly MachineSpe
   if (manager instanceof LocalManager || manager instanceof SSHManager) manager.cookie = cluster_cookie();
   validateOptions(opts);
   idleSpinMicros(); // a malformed DISTRIBUTED_IDLE_SPIN_US fails here, before anything starts
-  const params: AddprocsOptions & SSHOptions = { topology: 'all_to_all', lazy: true, restrict: true, transport: opts.tls === true ? 'tcp' : 'unix', timeout: defaultTimeout(), ...opts };
+  const params: AddprocsOptions & SSHOptions = default_addprocs_params(manager);
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined) (params as Record<string, unknown>)[k] = v;
+  // TLS runs over TCP: asked for without a transport, the default transport becomes 'tcp'.
+  if (opts.tls === true && opts.transport === undefined) params.transport = 'tcp';
+  validateOptions(params, 'default_addprocs_params');
+  if (params.tls === true && manager.connect !== undefined) {
+    throw new RangeError("addprocs: tls secures the built-in sockets; a cluster manager with its own connect carries the cluster over its own streams (secure those instead)");
+  }
   PGRP.topology = params.topology!;
   PGRP.lazy = params.lazy!;
 
@@ -168,7 +233,34 @@ export async function addprocs(n?: number | ClusterManager | readonly MachineSpe
   return results.map((r) => (r as PromiseFulfilledResult<number>).value).sort((a, b) => a - b);
 }
 
-function validateOptions(o: AddprocsOptions & SSHOptions): void {
+/** A plain object (not a manager, not a list of machines): `addprocs(opts)`. */
+function isOptionsObject(x: unknown): x is AddprocsOptions & SSHOptions {
+  if (x === null || typeof x !== 'object' || Array.isArray(x) || x instanceof ClusterManager) return false;
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** A manager from another copy of this package (its own ClusterManager class): it has launch and manage. */
+function isManagerLike(x: unknown): boolean {
+  return x !== null && typeof x === 'object' && typeof (x as ClusterManager).launch === 'function' && typeof (x as ClusterManager).manage === 'function';
+}
+
+function describeValue(x: object): string {
+  const name = (x.constructor as { name?: string } | undefined)?.name;
+  return name ? `an instance of ${name}` : 'an object';
+}
+
+/** Checks options (TypeError/RangeError naming the option); `source` names where they came from when not the caller. */
+function validateOptions(o: AddprocsOptions & SSHOptions, source?: string): void {
+  try {
+    checkOptions(o);
+  } catch (e) {
+    if (source !== undefined && e instanceof Error) e.message = `${e.message} (from the manager's ${source})`;
+    throw e;
+  }
+}
+
+function checkOptions(o: AddprocsOptions & SSHOptions): void {
   if (o === null || typeof o !== 'object') throw new TypeError('addprocs: options must be an object');
   checkSSHOptions(o);
   if (o.exeflags !== undefined && (!Array.isArray(o.exeflags) || o.exeflags.some((f) => typeof f !== 'string'))) {
@@ -201,7 +293,7 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
   const id = PGRP.lastId + 1;
   const rec = PGRP.add(id, config);
   updateClusterSpin();
-  const timeoutMs = (params.timeout ?? defaultTimeout()) * 1000;
+  const timeoutMs = (params.timeout ?? defaultWorkerTimeout()) * 1000;
   const errLines: string[] = [];
   const child = config.process;
   let exitInfo = '';
@@ -227,9 +319,14 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
     `worker ${id} ${what}${exitInfo ? ` (${exitInfo})` : ''}${errLines.length ? `; it printed:\n${errLines.slice(-20).join('\n')}` : ''}`;
 
   try {
-    const address = await withTimeout(readAddress(config, id, errLines, exited), timeoutMs, () => describe(`did not announce its address within ${timeoutMs / 1000} s`));
-    addresses.set(id, address);
-    const conn = Connection.connect(parseAddress(address) as Address, cluster_cookie(), handleFrame);
+    checkTopologyFields(config);
+    const announced = await withTimeout(readAddress(config, id, errLines, exited, manager.connect !== undefined), timeoutMs, () =>
+      describe(`did not announce its address within ${timeoutMs / 1000} s`),
+    );
+    // What launch put in connect_at wins over the announcement (Julia: connect_at is the manager's).
+    if (config.connect_at === undefined && announced !== undefined) config.connect_at = announced;
+    addresses.set(id, config.connect_at);
+    const conn = await withTimeout(openConnection(manager, id, config), timeoutMs, () => describe(`could not be reached within ${timeoutMs / 1000} s (its cluster manager's connect did not finish)`));
     conn.peer = id;
     rec.connection = conn;
     conn.onClose(() => rec.markGone(conn.closeReason));
@@ -240,7 +337,7 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
       lazy: params.lazy ?? true,
       // Every worker that announced itself, joined or still joining: one that joins later is told of
       // this one by a Members notice, so each pair learns of each other either way.
-      others: [...addresses].filter(([p]) => p !== id && PGRP.get(p) !== undefined).map(([p, address]) => ({ id: p, address })),
+      others: [...addresses.keys()].filter((p) => p !== id && PGRP.get(p) !== undefined).map((p) => peerEntry(id, p)),
       spin: appliedIdleSpin(),
     };
     const answer = sendRequest(conn, MessageKind.Join, join, { rootPath: 'join' });
@@ -248,7 +345,7 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
     const joined = (await withTimeout(answer, timeoutMs, () => describe('did not join'))).value as JoinAnswer;
     config.ospid ??= joined.ospid;
     rec.state = 'up';
-    broadcastMembers({ add: [{ id, address }], remove: [] }, id);
+    broadcastMembers({ add: [id], remove: [] }, id);
     managers.set(id, manager);
     await manager.manage(id, config, 'register');
     for (const h of PGRP.onUp) h(id);
@@ -265,9 +362,42 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
   }
 }
 
-/** Waits for the announcement line on the worker's stdout; sets up forwarding of everything else. */
-function readAddress(config: WorkerConfig, id: number, errLines: string[], exited: Promise<void>): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
+/** Checks a WorkerConfig's `ident` and `connect_idents` (topology 'custom'), naming what is wrong. */
+function checkTopologyFields(config: WorkerConfig): void {
+  const identOk = (x: unknown) => typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x));
+  if (config.ident !== undefined && !identOk(config.ident)) {
+    throw new TypeError(`its WorkerConfig's ident must be a string or a number, got ${typeof config.ident}`);
+  }
+  if (config.connect_idents !== undefined && (!Array.isArray(config.connect_idents) || !config.connect_idents.every(identOk))) {
+    throw new TypeError("its WorkerConfig's connect_idents must be an array of idents (strings or numbers)");
+  }
+}
+
+/**
+ * The master's connection to a new worker: over the manager's own transport when it has `connect`
+ * (Julia's `connect(manager, pid, config)`), else a Unix or TCP socket to `connect_at` (the fast path).
+ */
+async function openConnection(manager: ClusterManager, id: number, config: WorkerConfig): Promise<Connection> {
+  if (manager.connect !== undefined) {
+    let streams;
+    try {
+      streams = await manager.connect(id, config);
+    } catch (e) {
+      throw new Error(`its cluster manager's connect failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return Connection.overStream(asDuplex(streams, "the cluster manager's connect"), 'connecting', cluster_cookie(), handleFrame);
+  }
+  if (config.connect_at === undefined) throw new Error('its WorkerConfig has neither an output stream nor an address');
+  return Connection.connect(parseAddress(config.connect_at) as Address, cluster_cookie(), handleFrame);
+}
+
+/**
+ * Waits for the announcement line on the worker's stdout (`io`); sets up forwarding of everything else.
+ * Without `io`, the address is the config's (`connect_at`, `path`, or `host` and `port`): none is an
+ * error unless the manager connects by itself (`optional`).
+ */
+function readAddress(config: WorkerConfig, id: number, errLines: string[], exited: Promise<void>, optional: boolean): Promise<string | undefined> {
+  return new Promise<string | undefined>((resolve, reject) => {
     let announced = false;
     const io = config.io as Readable | undefined;
     if (config.stderr) {
@@ -277,8 +407,10 @@ function readAddress(config: WorkerConfig, id: number, errLines: string[], exite
       });
     }
     if (io === undefined) {
+      if (config.connect_at !== undefined) return resolve(config.connect_at);
       if (config.path) return resolve(`unix:${config.path.replace(/^\0/, '@')}`);
       if (config.host && config.port) return resolve(`tcp:${config.host}:${config.port}`);
+      if (optional) return resolve(undefined);
       return reject(new Error('its WorkerConfig has neither an output stream nor an address'));
     }
     eachLine(io, (line) => {

@@ -2,30 +2,14 @@
  * `LocalManager`: workers as child processes on this machine (Julia's `LocalManager`).
  */
 import * as path from 'node:path';
-import { ClusterManager, type AddprocsOptions } from './cluster-manager';
+import { ClusterManager, inheritedLoaderFlags, type AddprocsOptions } from './cluster-manager';
 import type { WorkerConfig } from './worker-config';
 import { endAtExit } from './end-at-exit';
 
+export { inheritedLoaderFlags };
+
 /** The worker entry script (compiled), next to this module's directory. */
 export const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'main.js');
-
-const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-
-/**
- * This process's module-loader flags (`--import tsx`, `--require …`), which local workers get too when
- * `exeflags` is not given, so they load the same kinds of files (TypeScript under tsx, as the master).
- */
-export function inheritedLoaderFlags(execArgv: readonly string[] = process.execArgv): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const a = execArgv[i];
-    const name = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
-    if (!LOADER_FLAGS.has(name)) continue;
-    if (a.includes('=')) out.push(a);
-    else if (i + 1 < execArgv.length) out.push(a, execArgv[++i]);
-  }
-  return out;
-}
 
 /** Children still alive: killed when this process exits, so none outlives it. */
 const children = endAtExit('SIGKILL');

@@ -40,6 +40,8 @@ class ProcessGroup {
   lastId = 1;
   topology: Topology = 'all_to_all';
   lazy = true;
+  /** On a worker with topology 'custom': the workers its cluster manager did not link it with (no connection may be made). */
+  readonly unlinked = new Set<number>();
   /** Called when a process leaves, so pools, pending calls and references can react. */
   readonly onGone: Array<(id: number) => void> = [];
   /** Called on process 1 when a worker has joined (the default worker pool takes it in). */

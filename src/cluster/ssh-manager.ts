@@ -101,6 +101,19 @@ export class SSHManager extends ClusterManager {
     this.machines = machines.map(parseMachine);
   }
 
+  /**
+   * `default_addprocs_params()` with SSHManager's keywords (Julia's defaults): `ssh: 'ssh'`,
+   * `sshflags: []`, `shell: 'posix'`, `tunnel: false`, `multiplex: false`, `max_parallel: 10`, and
+   * `exeflags: []` (a remote node gets no loader flags of this process).
+   *
+   * ```ts
+   * new SSHManager(['node1']).default_addprocs_params().tunnel // false
+   * ```
+   */
+  override default_addprocs_params(): AddprocsOptions & SSHOptions {
+    return { ...super.default_addprocs_params(), exeflags: [], ssh: 'ssh', sshflags: [], shell: 'posix', tunnel: false, multiplex: false, max_parallel: 10 };
+  }
+
   async launch(params: AddprocsOptions & SSHOptions, launched: WorkerConfig[], notify: () => void): Promise<void> {
     // (addprocs has checked the options.) Every machine's command is made once first, so a bad option (an env name) fails before any ssh starts.
     for (const machine of this.machines) workerCommand(machine, params);
@@ -139,7 +152,7 @@ export class SSHManager extends ClusterManager {
    * `'interrupt'` sends the worker SIGINT over ssh; `'finalize'` (the worker is gone) closes its tunnel, if any.
    */
   override manage(_id: number, config: WorkerConfig, op: 'register' | 'deregister' | 'interrupt' | 'finalize'): void {
-    const data = config.userdata as { machine: Machine; params: AddprocsOptions & SSHOptions; master?: ControlMaster };
+    const data = config.environ as SSHEnviron;
     if (op === 'register') {
       for (const c of [config.process, tunnels.get(config)?.child]) if (c !== undefined) detach(c);
     } else if (op === 'interrupt' && config.ospid !== undefined) {
@@ -175,6 +188,14 @@ function workerCommand(machine: Machine, params: AddprocsOptions & SSHOptions): 
   return `cd ${shellQuote(params.dir ?? process.cwd())} && exec ${words.join(' ')}`;
 }
 
+/** What SSHManager keeps in a worker's `environ` (Julia's private per-worker data of the built-in managers). */
+interface SSHEnviron {
+  [key: string]: unknown;
+  machine: Machine;
+  params: AddprocsOptions & SSHOptions;
+  master?: ControlMaster;
+}
+
 /** Starts one worker's ssh session; `started` is called once it announced itself or ended. */
 function startWorker(machine: Machine, params: AddprocsOptions & SSHOptions, cookie: string, started: () => void, master?: ControlMaster): WorkerConfig {
   const child = runSSH(machine, params, workerCommand(machine, params), through(master));
@@ -201,7 +222,12 @@ function startWorker(machine: Machine, params: AddprocsOptions & SSHOptions, coo
     env: params.env,
     dir: params.dir,
     count: typeof machine.count === 'number' ? machine.count : undefined,
-    userdata: { machine, params, master },
+    tunnel: params.tunnel === true,
+    multiplex: params.multiplex === true,
+    bind_addr: params.tunnel === true ? '127.0.0.1' : (machine.bindAddr ?? machine.host),
+    sshflags: params.sshflags,
+    max_parallel: params.max_parallel,
+    environ: { machine, params, master } satisfies SSHEnviron,
   };
   // The announcement is passed on as it is, or, through a tunnel, rewritten to the tunnel's local end.
   const io = new PassThrough();
@@ -255,6 +281,7 @@ export function freePort(): Promise<number> {
 async function openTunnel(machine: Machine, params: SSHOptions, remotePort: number, config: WorkerConfig, master?: ControlMaster): Promise<number> {
   const local = await freePort();
   const forward = `127.0.0.1:${local}:127.0.0.1:${remotePort}`;
+  config.forward = forward;
   let exited = false;
   if (master !== undefined) {
     // A forward added to the host's shared connection (and cancelled there when the worker is gone).

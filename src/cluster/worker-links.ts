@@ -5,15 +5,45 @@
  * default) a connection is made on a pair's first message; with `lazy: false` each worker dials every
  * worker it was told of when it joins. Two workers that dial each other at once keep both connections:
  * each sends on its own and receives on both.
- * With topology 'master_worker' workers never connect, and a worker-to-worker call fails clearly.
+ * With topology 'master_worker' workers never connect, and a worker-to-worker call fails clearly. With
+ * topology 'custom' workers connect when they join, only to the workers their cluster manager linked
+ * them with (`ident`, `connect_idents`); a call to another worker fails clearly.
+ * A worker reached by its manager's own transport may have no address (`connect_at`): other workers
+ * cannot dial it, and a call to it from one fails clearly.
  */
 import { PGRP } from './process-group';
 import { cluster_cookie } from './cookie';
-import { Connection, parseAddress } from '../transport/connection';
+import { Connection, deferredStream, parseAddress } from '../transport/connection';
 import { handleFrame, onMessage, reply } from '../messages/process-messages';
 import { setDialer } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import { sendRequest } from '../messages/requests';
+import type { PeerEntry } from './addprocs';
+import type { ClusterManager } from './cluster-manager';
+
+/** The cluster manager this worker process was initialised with (`init_worker`): its `connect` makes worker-to-worker links. */
+let workerManager: ClusterManager | undefined;
+
+/** Whether this worker can dial a worker it was told of: linked by the topology, and an address or a manager of its own to reach it. */
+export function dialable(o: PeerEntry): boolean {
+  return o.linked !== false && (o.address !== undefined || workerManager?.connect !== undefined);
+}
+
+/** @internal Sets this worker's own cluster manager (`init_worker`). */
+export function setWorkerManager(manager: ClusterManager | undefined): void {
+  workerManager = manager;
+}
+
+/**
+ * Records another worker as the master told of it (Join record, Members notice): its address, if it
+ * has one, and whether the topology lets the two connect.
+ */
+export function notePeer(o: PeerEntry): void {
+  if (o.linked === false) PGRP.unlinked.add(o.id);
+  const known = PGRP.get(o.id);
+  if (known === undefined) PGRP.add(o.id, { host: 'localhost', connect_at: o.address }).state = 'up';
+  else known.config.connect_at ??= o.address; // it dialled us before we heard of it
+}
 
 /** Every worker-to-worker connection of this process (both directions). */
 const links = new Set<Connection>();
@@ -54,9 +84,31 @@ function dial(pid: number): Connection | undefined {
       `process ${PGRP.id} cannot reach process ${pid}: the cluster runs with topology 'master_worker', where workers talk only to the master (use topology 'all_to_all' for worker-to-worker calls)`,
     );
   }
-  const address = rec.config.userdata;
-  if (typeof address !== 'string') return undefined;
-  const conn = Connection.connect(parseAddress(address), cluster_cookie(), handleFrame);
+  if (PGRP.topology === 'custom' && PGRP.unlinked.has(pid)) {
+    throw new Error(
+      `process ${PGRP.id} cannot reach process ${pid}: the cluster runs with topology 'custom', and their cluster manager did not link them (neither lists the other's ident in its connect_idents); calls through the master still work`,
+    );
+  }
+  const connect = workerManager?.connect;
+  if (connect !== undefined) {
+    // This worker's own transport (init_worker(cookie, manager)): the manager reaches the peer, by its
+    // connect_at or however it knows it (Julia's connect(manager, pid, config) on a worker).
+    const manager = workerManager;
+    const streams = Promise.resolve().then(() => connect.call(manager, pid, rec.config));
+    const stream = deferredStream(streams, `the cluster manager's connect to process ${pid}`);
+    return identify(Connection.overStream(stream, 'connecting', cluster_cookie(), handleFrame), pid, rec);
+  }
+  const address = rec.config.connect_at;
+  if (typeof address !== 'string') {
+    throw new Error(
+      `process ${PGRP.id} cannot reach process ${pid}: process ${pid} has no address other workers can connect to (its cluster manager reaches it through a transport of its own, from the master only)`,
+    );
+  }
+  return identify(Connection.connect(parseAddress(address), cluster_cookie(), handleFrame), pid, rec);
+}
+
+/** Makes `conn` the link to worker `pid` and introduces this worker on it. */
+function identify(conn: Connection, pid: number, rec: NonNullable<ReturnType<typeof PGRP.get>>): Connection {
   rec.connection = conn;
   adopt(conn, pid);
   const answer = sendRequest(conn, MessageKind.Identify, PGRP.id, { rootPath: 'id' });

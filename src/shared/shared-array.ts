@@ -643,18 +643,20 @@ function checkInit<T extends ElementType>(init: unknown, fn: string): ((S: Share
  * The participants: given (checked: known, distinct, on this host) or every local worker (Julia's
  * default, on the master and on a worker alike). A worker reaches other workers over worker-to-worker
  * links, which topology 'master_worker' does not have: there a worker can create arrays only on itself
- * and the master.
+ * and the master. With topology 'custom' it reaches only the workers its cluster manager linked it with.
  */
 function resolvePids(pids: unknown, fn: string): number[] {
   const chosen = choosePids(pids, fn);
-  if (PGRP.id !== 1 && PGRP.topology === 'master_worker') {
-    const unreachable = chosen.filter((p) => p !== 1 && p !== PGRP.id);
+  if (PGRP.id !== 1 && (PGRP.topology === 'master_worker' || PGRP.topology === 'custom')) {
+    const custom = PGRP.topology === 'custom';
+    const unreachable = chosen.filter((p) => p !== 1 && p !== PGRP.id && (!custom || PGRP.unlinked.has(p)));
     if (unreachable.length > 0) {
-      throw new Error(
-        `${fn}: process ${PGRP.id} cannot map the array on ${unreachable.length === 1 ? 'process' : 'processes'} ${unreachable.join(', ')}: ` +
-          `the cluster runs with topology 'master_worker', where workers reach only the master ` +
-          `(create it on the master, give pids among [1, ${PGRP.id}], or use topology 'all_to_all')`,
-      );
+      const why = custom
+        ? `the cluster runs with topology 'custom', and its cluster manager did not link ${unreachable.length === 1 ? 'it' : 'them'} with process ${PGRP.id} ` +
+          `(create it on the master, or give pids among 1, ${PGRP.id} and the workers linked with it by ident/connect_idents)`
+        : `the cluster runs with topology 'master_worker', where workers reach only the master ` +
+          `(create it on the master, give pids among [1, ${PGRP.id}], or use topology 'all_to_all')`;
+      throw new Error(`${fn}: process ${PGRP.id} cannot map the array on ${unreachable.length === 1 ? 'process' : 'processes'} ${unreachable.join(', ')}: ${why}`);
     }
   }
   return chosen;

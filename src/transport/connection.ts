@@ -10,6 +10,7 @@
  * Local peers (Unix sockets): large segments go through shared memory instead (shared-transfer.ts).
  */
 import * as net from 'node:net';
+import { Duplex, type Readable, type Writable } from 'node:stream';
 import { FrameReader, UNCOUNTED_MIN_BYTES, writeFrame, frameBytesInto, socketFd, type TransferSenderStats } from '../native';
 import { noteLargeArrival } from './young-collection';
 import { takeSpill, giveSpill } from './spill-pool';
@@ -54,10 +55,97 @@ export function parseAddress(s: string): Address {
   return m[1] === 'tls' ? { host: m[2], port: Number(m[3]), tls: true } : { host: m[2], port: Number(m[3]) };
 }
 
+/**
+ * The byte stream under a connection: a socket (read and written natively when it has a descriptor), or
+ * any Duplex a cluster manager's `connect` supplies. `ref`/`unref`, when the stream has them (a
+ * net.Socket does), let an idle connection stop keeping the process alive.
+ */
+export type ConnectionStream = Duplex & { ref?(): unknown; unref?(): unknown; setNoDelay?(noDelay?: boolean): unknown };
+
+/** What a custom transport hands over: one Duplex, or Julia's pair of streams (read from, write to). */
+export type TransportStreams = Duplex | readonly [Readable, Writable];
+
+/** @internal One Duplex for either shape of `TransportStreams` (a pair is joined with `Duplex.from`); `what` names the source in errors. */
+export function asDuplex(streams: TransportStreams, what: string): Duplex {
+  if (streams instanceof Duplex) return streams;
+  if (Array.isArray(streams) && streams.length === 2 && isReadable(streams[0]) && isWritable(streams[1])) {
+    const [readable, writable] = streams as readonly [Readable & Refable, Writable & Refable];
+    const joined = Duplex.from({ readable, writable }) as ConnectionStream;
+    // Pipes and sockets can be unreferenced: the joined stream passes that on to its halves.
+    if (typeof readable.unref === 'function' || typeof writable.unref === 'function') {
+      joined.ref = () => (readable.ref?.(), writable.ref?.());
+      joined.unref = () => (readable.unref?.(), writable.unref?.());
+    }
+    return joined;
+  }
+  throw new TypeError(`${what} must give a Duplex stream or a pair [readable, writable], got ${describeValue(streams)}`);
+}
+
+type Refable = { ref?(): unknown; unref?(): unknown };
+
+/**
+ * @internal A stream usable at once over streams that `later` supplies (an asynchronous `connect`): writes wait,
+ * in order, until they arrive; a failure of `later` destroys the stream with the reason, naming `what`.
+ * Lets a connection be made synchronously, frames queuing behind the handshake as on a socket.
+ */
+export function deferredStream(later: Promise<TransportStreams>, what: string): ConnectionStream {
+  let target: ConnectionStream | undefined;
+  let referenced = true;
+  const waiting: Array<() => void> = [];
+  const whenThere = (op: () => void): void => {
+    if (target !== undefined) op();
+    else waiting.push(op);
+  };
+  const d: ConnectionStream = new Duplex({
+    write(chunk: Buffer, _encoding, callback) {
+      whenThere(() => target!.write(chunk, callback));
+    },
+    final(callback) {
+      whenThere(() => target!.end(callback));
+    },
+    read() {
+      target?.resume();
+    },
+    destroy(err, callback) {
+      target?.destroy();
+      callback(err);
+    },
+  });
+  d.ref = () => ((referenced = true), target?.ref?.());
+  d.unref = () => ((referenced = false), target?.unref?.());
+  later
+    .then((streams) => {
+      const t = asDuplex(streams, what) as ConnectionStream;
+      if (d.destroyed) return void t.destroy();
+      target = t;
+      if (!referenced) t.unref?.();
+      t.on('data', (chunk: Buffer) => {
+        if (!d.push(chunk)) t.pause();
+      });
+      t.on('end', () => d.push(null));
+      t.on('error', (e: Error) => d.destroy(e));
+      t.on('close', () => d.destroy());
+      for (const op of waiting.splice(0)) op();
+    })
+    .catch((e: unknown) => d.destroy(new Error(`${what} failed: ${e instanceof Error ? e.message : String(e)}`)));
+  return d;
+}
+
+function isReadable(x: unknown): x is Readable {
+  return typeof (x as Readable | null)?.on === 'function' && typeof (x as Readable).read === 'function';
+}
+function isWritable(x: unknown): x is Writable {
+  return typeof (x as Writable | null)?.on === 'function' && typeof (x as Writable).write === 'function';
+}
+function describeValue(x: unknown): string {
+  if (x === null || typeof x !== 'object') return String(x);
+  return Array.isArray(x) ? `an array of ${x.length}` : `a ${x.constructor?.name ?? 'object'}`;
+}
+
 export class Connection {
   /** The process id at the other end (0 until known). */
   peer = 0;
-  readonly socket: net.Socket;
+  readonly socket: ConnectionStream;
   /** Set once the connection is closed; sends then fail. */
   closed = false;
   closeReason = '';
@@ -68,6 +156,8 @@ export class Connection {
   readonly encrypted: boolean;
 
   private fd: number | undefined;
+  /** Whether frames always go through the stream's write (TLS, a custom transport): no native fd writes. */
+  private readonly viaStream: boolean;
   private readonly staging = new ArrayBuffer(STAGING_BYTES);
   private readonly stagingBytes = new Uint8Array(this.staging);
   private readonly descriptors = new Float64Array(6 * MAX_FRAMES_PER_COMMIT);
@@ -93,11 +183,15 @@ export class Connection {
     private readonly cookie: string,
     private readonly onFrame: FrameHandler,
     local: boolean,
-    make: (onread: net.OnReadOpts) => net.Socket,
-    /** `'tls'`: the socket is TLS; `'tls-data'`: TLS whose reads come as 'data' events (a server end). */
-    secure?: 'tls' | 'tls-data',
+    make: (onread: net.OnReadOpts) => ConnectionStream,
+    /**
+     * `'tls'`: the socket is TLS; `'tls-data'`: TLS whose reads come as 'data' events (a server end);
+     * `'stream'`: a custom transport's stream, read from 'data' events and written through `write`.
+     */
+    mode?: 'tls' | 'tls-data' | 'stream',
   ) {
-    this.encrypted = secure !== undefined;
+    this.encrypted = mode === 'tls' || mode === 'tls-data';
+    this.viaStream = mode !== undefined;
     const shm = local && sharedTransferEnabled();
     this.reader = new FrameReader(this.staging, this.descriptors, { sharedMemory: shm });
     ({ next: this.readNext, commit: this.readCommit } = this.reader.bound());
@@ -118,7 +212,7 @@ export class Connection {
       },
     });
     // A TLS server end ignores onread: its plaintext arrives as chunks, copied into the same regions.
-    if (secure === 'tls-data') this.socket.on('data', (chunk: Buffer) => this.feed(chunk));
+    if (mode === 'tls-data' || mode === 'stream') this.socket.on('data', (chunk: Buffer) => this.feed(chunk));
     this.socket.on('error', (err) => this.close(err.message));
     this.socket.on('close', () => this.close('connection closed'));
     this.socket.on('end', () => {
@@ -159,6 +253,26 @@ export class Connection {
   }
 
   /**
+   * A connection over a custom transport's stream (a cluster manager's `connect`, `process_messages`):
+   * `'connecting'` sends the cookie first, `'accepting'` expects it. Frames are read from the stream's
+   * 'data' events and written with its `write`, in order; nothing is shared through memory.
+   */
+  static overStream(stream: ConnectionStream, role: 'connecting' | 'accepting', cookie: string, onFrame: FrameHandler): Connection {
+    return new Connection(
+      role,
+      cookie,
+      onFrame,
+      false,
+      () => {
+        stream.setNoDelay?.(true);
+        if (role === 'connecting') stream.write(helloBlock(cookie));
+        return stream;
+      },
+      'stream',
+    );
+  }
+
+  /**
    * Takes over a socket accepted by a server created with `pauseOnConnect: true`, re-wrapping its
    * handle so reads land in our memory. The connecting side must present `cookie` first.
    */
@@ -191,7 +305,7 @@ export class Connection {
   }
 
   private afterAccept(): this {
-    this.fd = socketFd(this.socket);
+    this.fd = socketFd(this.socket as net.Socket);
     return this;
   }
 
@@ -215,12 +329,12 @@ export class Connection {
 
   /** Keeps the event loop alive while something waits on this connection (a pending request). */
   hold(): void {
-    if (this.holds++ === 0) this.socket.ref();
+    if (this.holds++ === 0) this.socket.ref?.();
   }
 
   /** Undoes one `hold`; with none left the connection no longer keeps the process alive. */
   release(): void {
-    if (--this.holds === 0 && this.unrefWhenIdle) this.socket.unref();
+    if (--this.holds === 0 && this.unrefWhenIdle) this.socket.unref?.();
   }
 
   /** Whether an idle connection lets the process exit (true on the master, false on workers' link to it). */
@@ -229,8 +343,8 @@ export class Connection {
   /** Makes an idle connection stop keeping the event loop alive. */
   setUnrefWhenIdle(on: boolean): void {
     this.unrefWhenIdle = on;
-    if (on && this.holds === 0) this.socket.unref();
-    else this.socket.ref();
+    if (on && this.holds === 0) this.socket.unref?.();
+    else this.socket.ref?.();
   }
 
   /** Large segments sent and received through shared memory on this connection (zeros on TCP). */
@@ -337,7 +451,7 @@ export class Connection {
         this.close((e as Error).message);
         return;
       }
-      if (this.fd === undefined && !this.encrypted) this.fd = socketFd(this.socket);
+      if (this.fd === undefined && !this.viaStream) this.fd = socketFd(this.socket as net.Socket);
       const hello = this.shared?.hello();
       if (hello !== undefined) this.sendTransport(MessageKind.SharedHello, hello);
       this.onReady();

@@ -13,5 +13,6 @@ export const PACKAGE_EXPORT_NAMES: readonly string[] = [
   'put', 'take', 'close', 'stats', 'clear', 'interrupt', 'everywhere', 'spawnat', 'spawn', 'fetchfrom',
   'nextproc', 'registerType', 'SharedArray', 'sdata', 'localindices', 'indexpids', 'start_worker',
   'RemoteException', 'CapturedException', 'ProcessExitedException', 'CompositeException', 'InterruptException',
-  'InvalidStateException', 'fetch',
+  'InvalidStateException', 'fetch', 'default_addprocs_params', 'init_worker',
+  'process_messages',
 ];

@@ -1,7 +1,8 @@
 /**
  * A worker process: reads the cookie, listens, announces its address on stdout, accepts the master's
  * connection (checking the cookie), joins the cluster, serves calls, and exits when the master goes away
- * or never comes (Julia's `start_worker`).
+ * or never comes (Julia's `start_worker`). A worker on a transport of its own starts with `init_worker`
+ * instead and is handed its connections with `process_messages` (Julia's names too).
  */
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -13,12 +14,15 @@ import { registerCorePackageFunctions } from '../serialization/functions';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
 import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
-import { Connection, formatAddress, type Address } from '../transport/connection';
+import { Connection, asDuplex, formatAddress, type Address, type ConnectionStream, type TransportStreams } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { sendFrame } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import type { Topology } from '../cluster/process-group';
-import { connectToWorker } from '../cluster/worker-links';
+import { connectToWorker, dialable, notePeer, setWorkerManager } from '../cluster/worker-links';
+import type { ClusterManager } from '../cluster/cluster-manager';
+import { installWorkerGlobals } from './globals';
+import { enableInterrupts } from './interruptible';
 import { applyIdleSpin } from '../transport/idle-spin';
 
 /** How a worker is started. */
@@ -94,6 +98,62 @@ function listen(server: net.Server, opts: WorkerOptions): Promise<Address> {
   });
 }
 
+/** Set once this process is a worker (start_worker or init_worker). */
+let initialised = false;
+/** The start_worker timer that ends a worker the master never joins. */
+let joinTimer: NodeJS.Timeout | undefined;
+
+/**
+ * What makes this process a worker, whatever its transport: its errors reported, the types and package
+ * functions every worker has, the cookie, and the handlers of the master's messages (Join, Members, Exit).
+ */
+function becomeWorker(cookie: string, fname: string): void {
+  if (initialised) throw new Error(`${fname}: this process is already a worker`);
+  if (PGRP.processes.size > 0) throw new Error(`${fname}: this process has workers of its own; a master cannot become a worker`);
+  cluster_cookie(cookie); // checks it first: nothing changes if it is malformed
+  initialised = true;
+  process.env.DISTRIBUTED_TS_WORKER = '1';
+  reportUncaughtErrors();
+  // What every worker needs before the rest of the package loads (if it ever does): its own error types
+  // travel as themselves, and the identity functions run here by name.
+  registerBuiltinTypes();
+  registerCorePackageFunctions({ ...CORE_EXPORTS, start_worker });
+  onMessage(MessageKind.Join, (conn, h, payload) => {
+    const join = payload as JoinRecord;
+    if (joined) {
+      process.emitWarning(`distributed-ts: ignoring a second Join from a connection`);
+      return;
+    }
+    joined = true;
+    clearTimeout(joinTimer);
+    PGRP.id = join.id;
+    PGRP.topology = join.topology as Topology;
+    PGRP.lazy = join.lazy;
+    conn.peer = 1;
+    const master = PGRP.add(1, { host: 'localhost' });
+    master.connection = conn;
+    master.state = 'up';
+    for (const o of join.others) notePeer(o);
+    conn.onClose(() => exitSoon(0));
+    if (typeof join.spin === 'number') applyIdleSpin(join.spin);
+    const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
+    // lazy: false connects every pair at addprocs: each worker dials those that announced before it.
+    // Topology 'custom' connects at once too (as Julia does), to the workers it is linked with.
+    const dialNow = (join.topology === 'all_to_all' && !join.lazy) || join.topology === 'custom';
+    const eager = dialNow ? join.others.filter(dialable).map((o) => connectToWorker(o.id).catch(() => undefined)) : [];
+    void Promise.all(eager).then(() => {
+      if (!conn.closed) sendFrame(conn, MessageKind.JoinComplete, answer, { responseId: h.requestId });
+    });
+  });
+  onMessage(MessageKind.Members, (_conn, _h, payload) => {
+    const news = payload as MembersNotice;
+    for (const o of news.add) if (o.id !== PGRP.id) notePeer(o);
+    for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
+    if (typeof news.spin === 'number') applyIdleSpin(news.spin);
+  });
+  onMessage(MessageKind.Exit, () => exitSoon(0));
+}
+
 /**
  * Runs this process as a worker. Resolves once it is listening (and has printed its address).
  *
@@ -102,14 +162,8 @@ function listen(server: net.Server, opts: WorkerOptions): Promise<Address> {
  * ```
  */
 export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
-  process.env.DISTRIBUTED_TS_WORKER = '1';
-  reportUncaughtErrors();
-  // What every worker needs before the rest of the package loads (if it ever does): its own error types
-  // travel as themselves, and the identity functions run here by name.
-  registerBuiltinTypes();
-  registerCorePackageFunctions({ ...CORE_EXPORTS, start_worker });
   const cookie = opts.cookie ?? (await readCookieFromStdin());
-  cluster_cookie(cookie);
+  becomeWorker(cookie, 'start_worker');
   // The master going away closes our stdin: leave with it.
   process.stdin.on('end', () => exitSoon(0));
   process.stdin.on('error', () => exitSoon(0));
@@ -125,51 +179,57 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
   process.stdout.write(`${ANNOUNCE_PREFIX}${formatAddress(address)}\n`);
 
   const timeoutS = Number(process.env.DISTRIBUTED_WORKER_TIMEOUT) > 0 ? Number(process.env.DISTRIBUTED_WORKER_TIMEOUT) : 60;
-  const timer = setTimeout(() => {
+  joinTimer = setTimeout(() => {
     if (joined) return;
     process.stderr.write(`distributed-ts worker: the master did not connect within ${timeoutS} s (DISTRIBUTED_WORKER_TIMEOUT); exiting\n`);
     process.exit(1);
   }, timeoutS * 1000);
+}
 
-  onMessage(MessageKind.Join, (conn, h, payload) => {
-    const join = payload as JoinRecord;
-    if (joined) {
-      process.emitWarning(`distributed-ts: ignoring a second Join from a connection`);
-      return;
-    }
-    joined = true;
-    clearTimeout(timer);
-    PGRP.id = join.id;
-    PGRP.topology = join.topology as Topology;
-    PGRP.lazy = join.lazy;
-    conn.peer = 1;
-    const master = PGRP.add(1, { host: 'localhost' });
-    master.connection = conn;
-    master.state = 'up';
-    for (const o of join.others) {
-      const known = PGRP.get(o.id);
-      if (known === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
-      else known.config.userdata ??= o.address; // it dialled us before we joined
-    }
-    conn.onClose(() => exitSoon(0));
-    if (typeof join.spin === 'number') applyIdleSpin(join.spin);
-    const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
-    // lazy: false connects every pair at addprocs: each worker dials those that announced before it.
-    const eager = join.topology === 'all_to_all' && !join.lazy ? join.others.map((o) => connectToWorker(o.id).catch(() => undefined)) : [];
-    void Promise.all(eager).then(() => {
-      if (!conn.closed) sendFrame(conn, MessageKind.JoinComplete, answer, { responseId: h.requestId });
-    });
-  });
-  onMessage(MessageKind.Members, (_conn, _h, payload) => {
-    const news = payload as MembersNotice;
-    for (const o of news.add) {
-      if (o.id === PGRP.id) continue;
-      const known = PGRP.get(o.id);
-      if (known === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
-      else known.config.userdata ??= o.address; // it dialled us before the notice came
-    }
-    for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
-    if (typeof news.spin === 'number') applyIdleSpin(news.spin);
-  });
-  onMessage(MessageKind.Exit, () => exitSoon(0));
+/**
+ *     init_worker(cookie, manager?)
+ *
+ * Makes this process a worker that is reached over a transport of its own (Julia's `init_worker`), for
+ * cluster managers whose workers are not started with `--worker`/`start_worker`: it listens on nothing
+ * and announces nothing. Give each connection that arrives over the transport, the master's and other
+ * workers', to `process_messages`. `cookie` must be the master's `cluster_cookie()`. With `manager`,
+ * this worker makes its own worker-to-worker connections with `manager.connect(pid, config)` (the
+ * peer's `config.connect_at` is what the master knows of it); without, it dials `connect_at` over a
+ * socket. Also puts the package's exports in the global scope and makes calls interruptible, as for
+ * every worker. The worker exits when its connection to the master closes.
+ *
+ * ```ts
+ * init_worker(cookieFromTheMaster);
+ * process_messages(new net.Socket({ fd: 3 })); // the master reaches this process over an inherited socket
+ * ```
+ */
+export function init_worker(cookie: string, manager?: ClusterManager): void {
+  if (typeof cookie !== 'string') throw new TypeError(`init_worker: cookie must be a string, got ${typeof cookie}`);
+  if (manager !== undefined && (manager === null || typeof manager !== 'object' || typeof manager.launch !== 'function')) {
+    throw new TypeError('init_worker: manager must be a ClusterManager');
+  }
+  becomeWorker(cookie, 'init_worker');
+  setWorkerManager(manager);
+  installWorkerGlobals();
+  enableInterrupts();
+}
+
+/**
+ *     process_messages(streams) -> Promise<void>
+ *
+ * Serves one incoming cluster connection over `streams`, a Duplex or Julia's pair `[readable, writable]`
+ * (Julia's `process_messages(r_stream, w_stream, incoming=true)`): checks the cookie the other side
+ * presents, answers with this version, then handles its messages (the master's Join, another worker's
+ * calls…). Call `init_worker` first. Resolves when the connection closes. (Julia's `incoming=false`,
+ * a connection this side opens, is what `connect` does: a worker's own links go through its manager.)
+ *
+ * ```ts
+ * init_worker(cookie);
+ * net.createServer((s) => void process_messages(s)).listen(port);
+ * ```
+ */
+export function process_messages(streams: TransportStreams): Promise<void> {
+  if (!initialised) throw new Error('process_messages: call init_worker(cookie) first (this process is not a worker)');
+  const conn = Connection.overStream(asDuplex(streams, 'process_messages') as ConnectionStream, 'accepting', cluster_cookie(), handleFrame);
+  return new Promise<void>((resolve) => conn.onClose(() => resolve()));
 }
