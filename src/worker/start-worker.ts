@@ -12,7 +12,8 @@ import { registerBuiltinTypes } from '../serialization/builtin-types';
 import { registerCorePackageFunctions } from '../serialization/functions';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
-import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
+import type { JoinAnswer, JoinRecord } from '../cluster/addprocs';
+import { applyHosts, type HostsNotice } from '../cluster/member-hosts';
 import { Connection, formatAddress, type Address } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { sendFrame } from '../messages/messaging';
@@ -161,14 +162,15 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
     });
   });
   onMessage(MessageKind.Members, (_conn, _h, payload) => {
-    const news = payload as MembersNotice;
-    for (const o of news.add) {
+    const news = payload as HostsNotice;
+    for (const o of news.add ?? []) {
       if (o.id === PGRP.id) continue;
       const known = PGRP.get(o.id);
       if (known === undefined) PGRP.add(o.id, { host: 'localhost', userdata: o.address }).state = 'up';
       else known.config.userdata ??= o.address; // it dialled us before the notice came
     }
-    for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
+    for (const id of news.remove ?? []) PGRP.get(id)?.markGone('removed from the cluster');
+    applyHosts(news);
     if (typeof news.spin === 'number') applyIdleSpin(news.spin);
   });
   onMessage(MessageKind.Exit, () => exitSoon(0));
