@@ -16,6 +16,7 @@ import { remotecall, remotecall_fetch, remotecall_wait, remote_do } from '../rem
 import type { ValueReader, ValueWriter } from '../serialization/registry';
 import { registerInternal } from '../parallel/internal-functions';
 import { POOL_CALL, type CallForm } from './pool-call';
+import { internally } from '../parallel/sync-scope';
 
 /** Pools of this process, so a departing worker leaves them all. */
 const livePools = new Set<WeakRef<AbstractWorkerPool>>();
@@ -303,7 +304,8 @@ export abstract class AbstractWorkerPool {
       const [g, a] = this.prepare(f, w, args);
       try {
         const call = form === 'remotecall_fetch' ? remotecall_fetch : remotecall_wait;
-        return await call(g as (...x: unknown[]) => unknown, w, ...a);
+        // Internal: inside sync() the call made with the pool is the task (registered by the caller).
+        return await internally(() => call(g as (...x: unknown[]) => unknown, w, ...a));
       } catch (e) {
         if (!usable(w)) this.unprepare(f, w);
         throw e;
@@ -320,7 +322,7 @@ export abstract class AbstractWorkerPool {
       let fut: Future;
       try {
         const [g, a] = this.prepare(f, now, args);
-        fut = remotecall(g as (...x: unknown[]) => unknown, now, ...a);
+        fut = internally(() => remotecall(g as (...x: unknown[]) => unknown, now, ...a));
       } catch (e) {
         this.localPut(now);
         throw e;
