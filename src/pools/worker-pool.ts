@@ -535,22 +535,17 @@ export class CachingPool extends AbstractWorkerPool {
   }
 
   /**
-   * Removes every function this pool cached on its workers (Julia's `clear!(pool)`; `clear(pool)` calls
-   * this). Returns the pool.
+   * Removes every function this pool cached on its workers (Julia's `clear!(pool)`; the free
+   * `clear(pool)` calls this); later calls send them again. Returns the pool.
    *
    * ```ts
    * pool.clear();
    * ```
    */
   clear(): this {
-    this.clearCache();
-    return this;
-  }
-
-  /** @internal Frees every cached function on every worker. */
-  clearCache(): void {
     for (const m of this.#cache.values()) for (const rc of m.values()) rc.finalize();
     this.#cache.clear();
+    return this;
   }
 
   /** @internal How many (worker, function) pairs are cached. */
@@ -582,22 +577,6 @@ export function cachedFunction(token: unknown): Function | Promise<Function> {
   }
   if (token instanceof RemoteChannel) return (token as RemoteChannel<Function>).fetch();
   throw new TypeError('a CachingPool call carried neither a function nor a cached function reference');
-}
-
-/**
- * Removes every function `pool` cached on its workers (Julia's `clear!(pool)`); later calls send them
- * again. Returns the pool.
- *
- * ```ts
- * clear(pool);
- * ```
- */
-export function clear(pool: CachingPool): CachingPool {
-  if (!(pool instanceof CachingPool)) {
-    throw new TypeError(`clear: expected a CachingPool, got ${pool === null ? 'null' : typeof pool === 'object' ? (pool as object).constructor?.name ?? 'an object' : typeof pool}`);
-  }
-  pool.clearCache();
-  return pool;
 }
 
 let defaultPool: WorkerPool | undefined;
