@@ -20,7 +20,8 @@ export interface SyncScope {
   readonly registered: Set<Promise<unknown>>;
 }
 
-export const syncStorage = new AsyncLocalStorage<SyncScope>();
+/** The scope of the running code; `undefined` inside `internally` (run, not the experimental `exit`). */
+export const syncStorage = new AsyncLocalStorage<SyncScope | undefined>();
 /** How many `sync` blocks are open in this process (0: nothing to register with). */
 let open = 0;
 
@@ -68,7 +69,7 @@ export function asTask<T>(start: () => Promise<T>): Promise<T> {
  * ```
  */
 export function internally<T>(f: () => T): T {
-  return open === 0 ? f() : syncStorage.exit(f);
+  return open === 0 ? f() : syncStorage.run(undefined, f);
 }
 
 /**
