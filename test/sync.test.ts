@@ -5,7 +5,7 @@
  */
 import { dts, teardown } from './helpers';
 
-const { addprocs, remotecall_fetch, sync, spawnat, fetchfrom, pmap, asyncmap, everywhere, distributed, range, CompositeException, WorkerPool, Future, myid } = dts;
+const { addprocs, remotecall_fetch, sync, spawnat, fetchfrom, pmap, asyncmap, everywhere, distributed, range, CompositeException, WorkerPool, Future, SharedArray, myid } = dts;
 
 declare const globalThis: Record<string, unknown>;
 jest.setTimeout(60_000);
@@ -122,4 +122,25 @@ test('spawnat and fetchfrom are tasks, on this process as on a worker', async ()
     spawnat(':any', () => sleep(50));
   });
   expect(order).toEqual(['fetchfrom here', 'spawnat here']);
+});
+
+test('SharedArray.create is one task: waited for with its init, and an init failing on every worker is one failure', async () => {
+  let made: unknown;
+  await sync(async () => {
+    void SharedArray.create('Int32', [4], {
+      init: async (S: { set(i: number, v: number): void }) => {
+        await new Promise((r) => setTimeout(r, 200));
+        S.set(myid() - 2, myid());
+      },
+      pids: w,
+    }).then((S) => (made = [...dts.sdata(S)]));
+  });
+  expect(made).toEqual([w[0], w[1], 0, 0]);
+  const err = await sync(async () => {
+    void SharedArray.create('Int32', [4], { init: () => { throw new Error('init failed'); }, pids: w }).catch(() => undefined);
+  }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(CompositeException);
+  const inner = (err as InstanceType<typeof CompositeException>).exceptions;
+  expect(inner).toHaveLength(1); // the creation's own error, not also each worker's RemoteException
+  expect((inner[0] as Error).message).toMatch(/SharedArray.create: init failed on 2 of 2 processes/);
 });

@@ -171,7 +171,7 @@ export function distributed<T, R>(
  * of awaits: each remote call (`remotecall`, `remotecall_fetch`, `remotecall_wait`, `remote_do`,
  * `spawnat`, `fetchfrom`, `distributed` without a reducer, calls given a pool, `remote(f)`) and each of
  * the library's own asynchronous operations as one task (`pmap`, `asyncmap`, `everywhere` with its part
- * on this process, `distributed` with a reducer). Resolves with the block's value; if the block threw,
+ * on this process, `distributed` with a reducer, `SharedArray.create` and `fromFile`). Resolves with the block's value; if the block threw,
  * rethrows that; if started tasks failed, rejects with a `CompositeException` of their errors in start
  * order, each error once (a task that is handled inside the block still counts, as in Julia).
  *

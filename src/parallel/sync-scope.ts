@@ -1,7 +1,8 @@
 /**
  * The scope `sync(async () => { ... })` opens (Julia's `@sync`): every task started inside it (through any
  * chain of awaits) registers here — each remote call and `remote_do`, and each of the library's own
- * asynchronous operations (`pmap`, `asyncmap`, `everywhere`, `distributed` with a reducer) as one task.
+ * asynchronous operations (`pmap`, `asyncmap`, `everywhere`, `distributed` with a reducer,
+ * `SharedArray.create`/`fromFile`) as one task.
  * AsyncLocalStorage carries the scope through the async calls; while no scope is open the remote-call
  * forms pay only a counter check.
  *
