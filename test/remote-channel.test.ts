@@ -207,6 +207,12 @@ test('the free put/take/fetch/isready/wait pass every argument on: a keyed chann
     return [await isready(c, 'w'), await isready(c, 'zz'), await fetch(c, 'w'), await take(c, 'w'), await isready(c, 'w')];
   }, w[0], dc);
   expect(onWorker).toEqual([true, false, w[0], w[0], false]);
+  // There, fetch of anything else is still Node's HTTP fetch, with all its arguments.
+  const http = await remotecall_fetch(async () => {
+    const hostFetch = fetch as unknown as (u: string, init: { method: string }) => Promise<{ text(): Promise<string> }>;
+    return (await hostFetch('data:text/plain,hello', { method: 'GET' })).text();
+  }, w[0]);
+  expect(http).toBe('hello');
   // Extra arguments to a value with no fetch method are an error, not silently ignored.
   await expect(fetch(5 as unknown as { fetch(): Promise<number> }, 'k')).rejects.toThrow(/fetch: the number given has no fetch\(\) method/);
 });
