@@ -115,7 +115,7 @@ test('CachingPool keeps the function on each worker: sent once, later calls send
 test('clear is given names or a CachingPool: anything else fails naming what was wrong', async () => {
   // A WorkerPool caches nothing (Julia has clear!(pool) for a CachingPool only): this used to fail with "not iterable".
   await expect(clear(new WorkerPool([w[0]]) as never)).rejects.toThrow(/^clear: a WorkerPool has no cache to clear: clear\(pool\) empties a CachingPool's cache/);
-  await expect(clear(new CachingPool([w[0]]), [w[0]] as never)).rejects.toThrow(/clear: clear\(pool\) takes no process ids/);
+  await expect(clear(new CachingPool([w[0]]) as never, [w[0]])).rejects.toThrow(/clear: clear\(pool\) takes no process ids/);
   await expect(clear(42 as never)).rejects.toThrow(/clear: expected a global's name, an array of names, or a CachingPool; got number 42/);
   await expect(clear(null as never)).rejects.toThrow(/got null/);
   await expect(clear([3] as never)).rejects.toThrow(/clear: names must be strings, got number 3/);
