@@ -171,9 +171,10 @@ export function distributed<T, R>(
  * of awaits: each remote call (`remotecall`, `remotecall_fetch`, `remotecall_wait`, `remote_do`,
  * `spawnat`, `fetchfrom`, `distributed` without a reducer, calls given a pool, `remote(f)`) and each of
  * the library's own asynchronous operations as one task (`pmap`, `asyncmap`, `everywhere` with its part
- * on this process, `distributed` with a reducer, `SharedArray.create` and `fromFile`). Resolves with the block's value; if the block threw,
- * rethrows that; if started tasks failed, rejects with a `CompositeException` of their errors in start
- * order, each error once (a task that is handled inside the block still counts, as in Julia).
+ * on this process, `distributed` with a reducer, `SharedArray.create` and `fromFile`). Resolves with the
+ * block's value; if the block threw, rethrows that; if started tasks failed, rejects with a
+ * `CompositeException` of their errors in start order, each error once (a task that is handled inside
+ * the block still counts, as in Julia).
  *
  * A promise of your own (an `async` function you call without `await`) is not a task: Julia's `@async`
  * has no counterpart here, so await it in the block or return it (`return Promise.all(mine)`). Work

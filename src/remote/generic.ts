@@ -24,7 +24,8 @@ function call(x: unknown, key: string, args: unknown[]): unknown {
 
 /**
  * The value of a `Future` or `RemoteChannel` (waiting for it); any other value is returned as is.
- * Further arguments go to the reference's `fetch` (a key, for a keyed channel).
+ * Further arguments go to the reference's `fetch` (a key, for a keyed channel); given with a value that
+ * has no `fetch`, they are an error rather than dropped.
  *
  * ```ts
  * await fetch(remotecall(() => 1, 2)); // 1
