@@ -45,9 +45,20 @@ test('bad options are reported with exit code 2', () => {
   expect(r.status).toBe(2);
   expect(r.stderr).toContain("-p takes a number of workers or 'auto', got 'many'");
   expect(run(['--frobnicate']).stderr).toContain('unknown option --frobnicate');
-  expect(run(['--bind-to', '1.2.3.4', 'x.js']).stderr).toContain('--bind-to applies with --worker');
+  expect(run(['--bind-to', '1.2.3.4:9000', 'x.js']).stderr).toContain("--bind-to on the master takes an address without a port, got '1.2.3.4:9000': the master does not listen");
+  expect(run(['--bind-to', 'a b', 'x.js']).stderr).toContain("--bind-to takes addr[:port], got 'a b'");
   expect(run(['--tls', 'x.js']).stderr).toContain('--tls applies with --worker');
   expect(run(['--help']).stdout).toContain('usage: distributed');
+});
+
+test("--bind-to on the master: local workers added with restrict: false listen on that address (Julia's LPROC.bind_addr)", async () => {
+  const r = run(['--bind-to', '127.0.0.2', path.join(FIX, 'bind-to.js')]);
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toContain('worker restrict false: --bind-to=127.0.0.2 tcp:127.0.0.2:PORT');
+  expect(r.stdout).toMatch(/worker restricted: no --bind-to unix:/);
+  expect(r.status).toBe(0);
+  const ospids = /ospids (\d+) (\d+)/.exec(r.stdout)!.slice(1).map(Number);
+  expect(await eventually(() => ospids.every((p) => !alive(p)), 5000)).toBe(true);
 });
 
 test('npx distributed runs the package bin', () => {

@@ -104,10 +104,27 @@ test('CachingPool keeps the function on each worker: sent once, later calls send
   expect(later).toBeLessThan(5_000);
   expect((await stats(w[0])).storedValues).toBe(base + 1);
   expect(pool.cachedCount()).toBe(1);
-  await clear(pool); // a Promise once clear(names, pids) is merged in; the pool itself here
+  expect(await clear(pool)).toBe(pool); // Julia's clear!(pool) -> pool
   expect(pool.cachedCount()).toBe(0);
   expect(await remotecall_fetch(f, pool, 2)).toBe(50_002); // cached again
   expect(pool.cachedCount()).toBe(1);
+  expect(pool.clear()).toBe(pool); // the method clear(pool) calls
+  expect(pool.cachedCount()).toBe(0);
+});
+
+test('clear is given names or a CachingPool: anything else fails naming what was wrong', async () => {
+  // A WorkerPool caches nothing (Julia has clear!(pool) for a CachingPool only): this used to fail with "not iterable".
+  await expect(clear(new WorkerPool([w[0]]) as never)).rejects.toThrow(/^clear: a WorkerPool has no cache to clear: clear\(pool\) empties a CachingPool's cache/);
+  await expect(clear(new CachingPool([w[0]]) as never, [w[0]])).rejects.toThrow(/clear: clear\(pool\) takes no process ids/);
+  await expect(clear(42 as never)).rejects.toThrow(/clear: expected a global's name, an array of names, or a CachingPool; got number 42/);
+  await expect(clear(null as never)).rejects.toThrow(/got null/);
+  await expect(clear([3] as never)).rejects.toThrow(/clear: names must be strings, got number 3/);
+  await expect(clear(['x'], 'two' as never)).rejects.toThrow(/clear: pids must be a process id or an array of them, got "two"/);
+  await expect(clear(['x'], [0])).rejects.toThrow(/clear: pids must be process ids \(positive integers\), got number 0/);
+  // A Set of names is names (a Set has a clear() method too: it is not emptied).
+  const names = new Set(['notDefinedAnywhere']);
+  expect(await clear(names, [w[0]])).toBeUndefined();
+  expect(names.size).toBe(1);
 });
 
 test('splitrange is Julia\'s; distributed with a reducer reduces per worker then on the caller; without one returns Futures', async () => {

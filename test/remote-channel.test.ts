@@ -137,35 +137,37 @@ test('a channel on the master, used by workers; a worker-owned channel used by a
   expect(await remotecall_fetch(async (c: RC<string>) => c.isready(), w[1], onWorker)).toBe(false);
 });
 
-test("the manual's DictChannel: keyed put/take/fetch/isready/wait proxied with their arguments", async () => {
-  const factory = () => {
-    class DictChannel {
-      d = new Map<unknown, unknown>();
-      waiters: Array<() => void> = [];
-      put(k: unknown, v: unknown) {
-        this.d.set(k, v);
-        for (const f of this.waiters.splice(0)) f();
-        return this;
-      }
-      async take(k: unknown) {
-        const v = await this.fetch(k);
-        this.d.delete(k);
-        return v;
-      }
-      async fetch(k: unknown) {
-        await this.wait(k);
-        return this.d.get(k);
-      }
-      isready(k?: unknown) {
-        return k === undefined ? this.d.size > 0 : this.d.has(k);
-      }
-      async wait(k: unknown) {
-        while (!this.isready(k)) await new Promise<void>((r) => this.waiters.push(r));
-      }
+/** The manual's DictChannel: a keyed store whose methods take the key (made on the channel's owner). */
+const dictChannel = () => {
+  class DictChannel {
+    d = new Map<unknown, unknown>();
+    waiters: Array<() => void> = [];
+    put(k: unknown, v: unknown) {
+      this.d.set(k, v);
+      for (const f of this.waiters.splice(0)) f();
+      return this;
     }
-    return new DictChannel();
-  };
-  const dc = new RemoteChannel(factory, w[1]);
+    async take(k: unknown) {
+      const v = await this.fetch(k);
+      this.d.delete(k);
+      return v;
+    }
+    async fetch(k: unknown) {
+      await this.wait(k);
+      return this.d.get(k);
+    }
+    isready(k?: unknown) {
+      return k === undefined ? this.d.size > 0 : this.d.has(k);
+    }
+    async wait(k: unknown) {
+      while (!this.isready(k)) await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+  return new DictChannel();
+};
+
+test("the manual's DictChannel: keyed put/take/fetch/isready/wait proxied with their arguments", async () => {
+  const dc = new RemoteChannel(dictChannel, w[1]);
   expect(await dc.isready('a')).toBe(false);
   const b = dc.take('b');
   await dc.put('a', 1);
@@ -182,6 +184,37 @@ test("the manual's DictChannel: keyed put/take/fetch/isready/wait proxied with t
   await dc.put('c', 3);
   expect(await dc.wait('c')).toBe(dc);
   await expect(dc.close()).rejects.toThrow(/has no close method/); // DictChannel defines none
+});
+
+test('the free put/take/fetch/isready/wait pass every argument on: a keyed channel gets its keys and values', async () => {
+  const { put, take, fetch, isready, wait } = dts;
+  const dc = new RemoteChannel(dictChannel, w[1]);
+  expect(await isready(dc, 'a')).toBe(false);
+  expect(await put(dc, 'a', 1)).toBe(dc); // put(dc, k, v): v used to be dropped, storing undefined under 'a'
+  expect(await isready(dc, 'a')).toBe(true);
+  expect(await isready(dc, 'b')).toBe(false); // the key reaches isready: without it, isready() is "any key"
+  expect(await fetch(dc, 'a')).toBe(1);
+  expect(await wait(dc, 'a')).toBe(dc);
+  const b = take(dc, 'b');
+  expect(await stillPending(b)).toBe(true); // waits for its own key, not for any value
+  await put(dc, 'b', 'bee');
+  expect(await b).toBe('bee');
+  expect(await take(dc, 'a')).toBe(1);
+  expect(await isready(dc, 'a')).toBe(false);
+  // From a worker, through its globals (where fetch is combined with Node's HTTP fetch).
+  const onWorker = await remotecall_fetch(async (c: RC) => {
+    await put(c, 'w', myid());
+    return [await isready(c, 'w'), await isready(c, 'zz'), await fetch(c, 'w'), await take(c, 'w'), await isready(c, 'w')];
+  }, w[0], dc);
+  expect(onWorker).toEqual([true, false, w[0], w[0], false]);
+  // There, fetch of anything else is still Node's HTTP fetch, with all its arguments.
+  const http = await remotecall_fetch(async () => {
+    const hostFetch = fetch as unknown as (u: string, init: { method: string }) => Promise<{ text(): Promise<string> }>;
+    return (await hostFetch('data:text/plain,hello', { method: 'GET' })).text();
+  }, w[0]);
+  expect(http).toBe('hello');
+  // Extra arguments to a value with no fetch method are an error, not silently ignored.
+  await expect(fetch(5 as unknown as { fetch(): Promise<number> }, 'k')).rejects.toThrow(/fetch: the number given has no fetch\(\) method/);
 });
 
 test('a factory that throws, or returns something that is not a channel, fails the operations clearly', async () => {

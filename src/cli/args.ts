@@ -10,7 +10,11 @@ export interface CliOptions {
   load: string[];
   /** Run as a worker; `cookie` is undefined when it is read from stdin. */
   worker?: { cookie?: string };
-  /** `addr[:port]` a worker listens on. */
+  /**
+   * With `--worker`, `addr[:port]` it listens on. On the master, an address (no port): the one local
+   * workers added with `restrict: false` listen on (Julia's `LPROC.bind_addr`; the master listens on
+   * nothing itself).
+   */
   bindTo?: string;
   /** A worker that takes only TLS connections (keyed by the cookie). */
   tls?: boolean;
@@ -28,7 +32,9 @@ export const USAGE = `usage: distributed [options] [script.{js,mjs,ts} [args...]
                            [count*][user@]host[:port] [bind_addr[:port]]
   -L, --load FILE          load FILE on every process before the script (repeatable)
   --worker[=COOKIE]        run as a worker (the cookie is read from stdin unless given)
-  --bind-to ADDR[:PORT]    with --worker: the address to listen on
+  --bind-to ADDR[:PORT]    with --worker: the address (and port) to listen on; on the master: the
+                           address local workers added with addprocs(n, { restrict: false }) listen
+                           on, each on a free port (the master itself does not listen)
   --tls                    with --worker: take only TLS connections (keyed by the cluster cookie)
   -h, --help               this text
   -v, --version            the version of distributed-ts
@@ -102,8 +108,11 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (o.tls === true && o.worker === undefined) {
     throw new Error("--tls applies with --worker (a master asks for TLS with addprocs(…, { tls: true }))");
   }
-  if (o.bindTo !== undefined && o.worker === undefined) {
-    throw new Error('--bind-to applies with --worker (the master connects to its workers, it does not listen)');
+  if (o.bindTo !== undefined && o.worker === undefined && /:\d+$/.test(o.bindTo)) {
+    throw new Error(
+      `--bind-to on the master takes an address without a port, got '${o.bindTo}': the master does not listen (it connects to its workers); ` +
+        'its --bind-to is the address local workers added with restrict: false listen on, each on a free port',
+    );
   }
   if (o.worker !== undefined && (o.script !== undefined || o.procs !== undefined || o.machineFile !== undefined || o.load.length > 0)) {
     throw new Error('--worker takes no script, -p, --machine-file or -L: a worker runs what the master sends it');

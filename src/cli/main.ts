@@ -48,6 +48,7 @@ async function runWorker(o: CliOptions): Promise<void> {
 
 async function runMaster(o: CliOptions): Promise<void> {
   const dts = await import('../index');
+  if (o.bindTo !== undefined) (await import('../cluster/local-manager')).setBindAddress(o.bindTo);
   if (o.procs !== undefined) {
     const n = o.procs === 'auto' ? os.availableParallelism() : o.procs;
     if (n > 0) await dts.addprocs(n);

@@ -20,7 +20,7 @@ export interface AddprocsOptions {
   topology?: Topology;
   /** With all_to_all, connect worker pairs on first use (default true). */
   lazy?: boolean;
-  /** Bind local workers to 127.0.0.1 (default true); false binds TCP workers to all interfaces. */
+  /** Bind local workers to 127.0.0.1 (default true); false binds TCP workers to the CLI's `--bind-to` address, or to all interfaces without one. */
   restrict?: boolean;
   /** Local workers' transport: 'unix' (default, the fastest) or 'tcp' (the default with `tls`). */
   transport?: 'unix' | 'tcp';

@@ -11,6 +11,29 @@ export { inheritedLoaderFlags };
 /** The worker entry script (compiled), next to this module's directory. */
 export const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'main.js');
 
+/**
+ * This process's bind address (Julia's `LPROC.bind_addr`): the CLI's `--bind-to` on the master sets it.
+ * Local workers started with `restrict: false` listen on it, as Julia's LocalManager binds them to
+ * `LPROC.bind_addr`; unset, on every interface. (The master itself listens on nothing: it connects to
+ * its workers, and workers connect to each other.)
+ */
+let bindAddress: string | undefined;
+
+/**
+ * @internal Sets the address local workers started with `restrict: false` listen on (the CLI's
+ * `--bind-to` on the master); `undefined` restores every interface.
+ *
+ * ```ts
+ * setBindAddress('10.0.0.5'); await addprocs(2, { restrict: false }); // both listen on 10.0.0.5
+ * ```
+ */
+export function setBindAddress(addr: string | undefined): void {
+  if (addr !== undefined && (typeof addr !== 'string' || addr === '' || /\s|:\d+$/.test(addr))) {
+    throw new TypeError(`setBindAddress: expected an address without a port, got ${JSON.stringify(addr)}`);
+  }
+  bindAddress = addr;
+}
+
 /** Children still alive: killed when this process exits, so none outlives it. */
 const children = endAtExit('SIGKILL');
 
@@ -37,7 +60,7 @@ export class LocalManager extends ClusterManager {
     const exename = params.exename ?? process.execPath;
     const transport = params.transport ?? 'unix';
     const args = [...(params.exeflags ?? inheritedLoaderFlags()), WORKER_SCRIPT, `--transport=${transport}`];
-    if (params.restrict === false) args.push('--bind-to=0.0.0.0');
+    if (params.restrict === false) args.push(`--bind-to=${bindAddress ?? '0.0.0.0'}`);
     if (params.tls === true) args.push('--tls');
     for (let i = 0; i < this.np; i++) {
       // Required here, not at the top: workers load this module too and never spawn (start-up time).

@@ -46,6 +46,12 @@ class ProcessGroup {
   readonly onGone: Array<(id: number) => void> = [];
   /** Called on process 1 when a worker has joined (the default worker pool takes it in). */
   readonly onUp: Array<(id: number) => void> = [];
+  /**
+   * On a worker: the host of each process (itself included) as process 1 names it (its
+   * `WorkerConfig.host`), which process 1 sends every worker (cluster/member-hosts.ts). A worker cannot
+   * tell on its own which peers share its machine. Empty on process 1, which reads its records' configs.
+   */
+  readonly hostNames = new Map<number, string>();
 
   /** Records a process, returning a handle whose `gone` promise settles when it leaves. */
   add(id: number, config: WorkerConfig): ProcessRecord {
@@ -61,6 +67,7 @@ class ProcessGroup {
         rec.state = 'down';
         rec.goneReason = reason;
         this.processes.delete(id);
+        this.hostNames.delete(id);
         resolveGone();
         for (const h of this.onGone) h(id);
       },
@@ -99,11 +106,13 @@ export function myid(): number {
 
 /**
  * Ids of all processes (master and workers), sorted. With a pid, the processes on the same host as it
- * (Julia's `procs(pid)`; every local worker shares the master's host). With a SharedArray, its
+ * (Julia's `procs(pid)`; every local worker shares the master's host). A worker gives the same answer as
+ * the master: the master tells every worker the host of every process. With a SharedArray, its
  * participating processes.
  *
  * ```ts
  * await addprocs(2); procs() // [1, 2, 3]
+ * procs(2) // [1, 2, 3]: local workers share the master's host
  * ```
  */
 export function procs(pid?: number | SharedArray): number[] {
@@ -119,11 +128,17 @@ export function procs(pid?: number | SharedArray): number[] {
   return all.filter((p) => hostOf(p) === host);
 }
 
+/**
+ * The host of process `pid` as process 1 names it: on process 1 from its records (`WorkerConfig.host`,
+ * 'localhost' for itself and for workers whose manager gave none); on a worker from what process 1 told
+ * it, or 'localhost' before it was told. Undefined for a process not known here.
+ */
 function hostOf(pid: number): string | undefined {
-  if (pid === PGRP.id) return 'localhost';
-  if (pid === 1 && PGRP.id !== 1) return PGRP.get(1)?.config.host ?? 'localhost';
+  const told = PGRP.hostNames.get(pid);
+  if (pid === PGRP.id) return told ?? 'localhost';
   const rec = PGRP.get(pid);
-  return rec ? rec.config.host ?? 'localhost' : undefined;
+  if (rec === undefined) return undefined;
+  return told ?? rec.config.host ?? 'localhost';
 }
 
 /**

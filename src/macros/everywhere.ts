@@ -18,6 +18,7 @@ import { connectionTo, peerState } from '../messages/messaging';
 import { invoke } from '../messages/process-messages';
 import { asRemoteException } from '../remote/future';
 import { remotecall_fetch } from '../remote/remotecall';
+import { asTask, internally } from '../parallel/sync-scope';
 import * as vm from 'node:vm';
 import { runInGlobalScope, sandboxedGlobals, setBeforeFirstCompile, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
 import { registry } from '../serialization/wire-codec';
@@ -218,7 +219,8 @@ async function onEach(pids: readonly number[], f: Function, args: readonly unkno
   const runs: Promise<unknown>[] = new Array(pids.length);
   for (let i = 0; i < pids.length; i++) {
     const pid = pids[i];
-    const run = pid === me ? runHere(f, args) : remotecall_fetch(f as (...a: unknown[]) => unknown, pid, ...args);
+    // Internal calls: inside sync() the everywhere is the task, its failures gathered once, below.
+    const run = pid === me ? runHere(f, args) : internally(() => remotecall_fetch(f as (...a: unknown[]) => unknown, pid, ...args));
     runs[i] = run.then(undefined, (e: unknown) => {
       (failures ??= new Array(pids.length))[i] = asRemoteException(pid, e);
     });
@@ -240,7 +242,8 @@ function checkProcs(procs: readonly number[] | undefined): readonly number[] {
  * (Julia's `@everywhere`). A code string runs in each process's global scope, so its declarations become
  * globals there; a function runs with `args`; `{ import: specifier }` loads a module on the caller first
  * and then everywhere else, so its exports travel by reference. Failures are gathered into a
- * `CompositeException` holding one `RemoteException` per failed process.
+ * `CompositeException` holding one `RemoteException` per failed process. Inside `sync`, the everywhere
+ * is one task the block waits for, its part on this process included.
  *
  * ```ts
  * await everywhere('function rand2(...dims) { return dims.map(() => 2 * Math.random()) }');
@@ -249,9 +252,16 @@ function checkProcs(procs: readonly number[] | undefined): readonly number[] {
  * await everywhere({ import: './DummyModule' });
  * ```
  */
-export async function everywhere(
+export function everywhere(
   code: string | ((...args: never[]) => unknown) | { import: string; procs?: readonly number[] },
   options: EverywhereOptions = {},
+): Promise<void> {
+  return asTask(() => runEverywhere(code, options));
+}
+
+async function runEverywhere(
+  code: string | ((...args: never[]) => unknown) | { import: string; procs?: readonly number[] },
+  options: EverywhereOptions,
 ): Promise<void> {
   const opts: EverywhereOptions = typeof code === 'object' && code !== null ? { ...code, ...options } : options;
   const pids = checkProcs(opts.procs);

@@ -3,6 +3,7 @@
  * way at once, results in input order. For async functions (I/O, remote calls) rather than CPU work.
  */
 import { knownLength, zip } from './range';
+import { asTask } from './sync-scope';
 
 /** Options of {@link asyncmap}. */
 export interface AsyncmapOptions {
@@ -22,13 +23,17 @@ function limitOf(n: AsyncmapOptions['ntasks']): () => number {
 /**
  * Maps `f` over the collection(s) with up to `ntasks` calls in flight and resolves with the results in
  * order. The first error rejects (no new calls start after it). Several collections give `f` one
- * argument each.
+ * argument each. Inside `sync`, the asyncmap is one task the block waits for.
  *
  * ```ts
  * const pages = await asyncmap((id: number) => fetchPage(id), ids, { ntasks: 8 });
  * ```
  */
 export function asyncmap<R>(f: (...args: never[]) => R, ...rest: unknown[]): Promise<Array<Awaited<R>>> {
+  return asTask(() => runAsyncmap(f, rest));
+}
+
+function runAsyncmap<R>(f: (...args: never[]) => R, rest: unknown[]): Promise<Array<Awaited<R>>> {
   if (typeof f !== 'function') return Promise.reject(new TypeError(`asyncmap: the first argument must be a function, got ${typeof f}`));
   let opts: AsyncmapOptions = {};
   const last = rest[rest.length - 1];

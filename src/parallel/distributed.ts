@@ -9,7 +9,7 @@ import { remotecall, remotecall_fetch } from '../remote/remotecall';
 import type { Future } from '../remote/future';
 import { registerInternal } from './internal-functions';
 import { Range } from './range';
-import { runInScope } from './sync-scope';
+import { asTask, internally, runInScope } from './sync-scope';
 
 /**
  * Julia's `splitrange(firstIndex, lastIndex, np)`, 0-based and half-open: `[lo, hi)` index chunks, `np`
@@ -158,28 +158,41 @@ export function distributed<T, R>(
     return chunks.map(([lo, hi], i) => remotecall(runChunk as (...a: unknown[]) => undefined, ws[i % ws.length], body, undefined, chunkOf(R, lo, hi)));
   }
   if (chunks.length === 0) return Promise.reject(new Error('distributed: cannot reduce over an empty range'));
-  return Promise.all(chunks.map(([lo, hi], i) => remotecall_fetch(runChunk as (...a: unknown[]) => unknown, ws[i % ws.length], body, reducer, chunkOf(R, lo, hi)))).then(
-    (parts) => (parts as Array<Awaited<R>>).reduce((a, b) => reducer(a, b)),
+  // One task for sync(), the reduction here included; the per-chunk calls are its internals.
+  return asTask(() =>
+    Promise.all(chunks.map(([lo, hi], i) => internally(() => remotecall_fetch(runChunk as (...a: unknown[]) => unknown, ws[i % ws.length], body, reducer, chunkOf(R, lo, hi))))).then(
+      (parts) => (parts as Array<Awaited<R>>).reduce((a, b) => reducer(a, b)),
+    ),
   );
 }
 
 /**
- * Julia's `@sync`: runs `block` and waits for it and for every remote call (`remotecall`,
- * `remotecall_fetch`, `remotecall_wait`, `remote_do`, `distributed`, pool calls) started inside it,
- * through any depth of awaits. Resolves with the block's value; if the block threw, rethrows that;
- * if started tasks failed, rejects with a `CompositeException` of their errors in start order.
+ * Julia's `@sync`: runs `block` and waits for it and for every task started inside it, through any depth
+ * of awaits: each remote call (`remotecall`, `remotecall_fetch`, `remotecall_wait`, `remote_do`,
+ * `spawnat`, `fetchfrom`, `distributed` without a reducer, calls given a pool, `remote(f)`) and each of
+ * the library's own asynchronous operations as one task (`pmap`, `asyncmap`, `everywhere` with its part
+ * on this process, `distributed` with a reducer, `SharedArray.create` and `fromFile`). Resolves with the
+ * block's value; if the block threw, rethrows that; if started tasks failed, rejects with a
+ * `CompositeException` of their errors in start order, each error once (a task that is handled inside
+ * the block still counts, as in Julia).
+ *
+ * A promise of your own (an `async` function you call without `await`) is not a task: Julia's `@async`
+ * has no counterpart here, so await it in the block or return it (`return Promise.all(mine)`). Work
+ * started from a detached callback (a timer nothing awaits) is not waited for either.
  *
  * ```ts
  * await sync(async () => {
  *   for (const w of workers()) remotecall(() => doWork(), w);
- * }); // every call has finished here
+ *   pmap(step, items); // not awaited: sync waits for it
+ * }); // every call and the pmap have finished here
  * ```
  */
 export async function sync<T>(block: () => T | Promise<T>): Promise<Awaited<T>> {
   if (typeof block !== 'function') throw new TypeError(`sync: expected a function, got ${typeof block}`);
   const { result, tasks } = await runInScope(block);
   if (result.status === 'rejected') throw result.reason;
-  const errors = tasks.filter((t): t is PromiseRejectedResult => t.status === 'rejected').map((t) => t.reason);
+  // The same error object from two tasks (a failed call and an operation that rejects with it) is one failure.
+  const errors = [...new Set(tasks.filter((t): t is PromiseRejectedResult => t.status === 'rejected').map((t) => t.reason))];
   if (errors.length > 0) throw new CompositeException(errors);
   return result.value;
 }

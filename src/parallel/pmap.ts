@@ -15,6 +15,7 @@ import { isProcessExit, runEngine, type Job, type Lane, type LaneSource } from '
 import { Progress } from './progress';
 import { knownLength, Range, zip } from './range';
 import { threadLanes } from './threads';
+import { asTask, internally } from './sync-scope';
 
 /** Options of {@link pmap}. */
 export interface PmapOptions {
@@ -83,10 +84,11 @@ function poolLanes(pool: AbstractWorkerPool, f: Function, spread: boolean, captu
       if (!batched && job.items.length === 1) {
         const item = job.items instanceof Range ? job.items.start : job.items[0];
         const args = spread ? (item as unknown[]) : [item];
-        const call = token === f ? remotecall_fetch(f as (...a: unknown[]) => unknown, w, ...args) : remotecall_fetch(runCached, w, token, args);
+        // Internal calls: inside sync() the pmap is the task, and an item it retries or hands to on_error is no failure of the block.
+        const call = internally(() => (token === f ? remotecall_fetch(f as (...a: unknown[]) => unknown, w, ...args) : remotecall_fetch(runCached, w, token, args)));
         return call.then((v) => ({ v: [v], e: [] }));
       }
-      return remotecall_fetch(runBatchRemote, w, token, job.items, spread, capture) as Promise<BatchAnswer>;
+      return internally(() => remotecall_fetch(runBatchRemote, w, token, job.items, spread, capture)) as Promise<BatchAnswer>;
     },
     lost: (err) => {
       if (isProcessExit(err) || !usable(w)) {
@@ -163,7 +165,8 @@ registerInternal('pmapRunBatch', runBatchRemote);
  * argument is options when it is a plain object: `batch_size` sends several items per call (`'auto'`
  * picks the size from the measured cost), `on_error` replaces a failed item's result, `retry_delays` and
  * `retry_check` retry failed items (on another worker when theirs died), `distributed: false` runs on
- * local threads, `progress: true` reports on stderr.
+ * local threads, `progress: true` reports on stderr. Inside `sync`, the whole pmap is one task: the
+ * block waits for it, and only its own outcome counts (not items it retried or handed to `on_error`).
  *
  * ```ts
  * await pmap((x: number) => x * x, range(0, 10)); // [0, 1, 4, …, 81]
@@ -171,7 +174,11 @@ registerInternal('pmapRunBatch', runBatchRemote);
  * await pmap((x: number) => 1 / x, pool, xs, { on_error: () => NaN, retry_delays: ExponentialBackOff({ n: 3 }) });
  * ```
  */
-export async function pmap<R>(f: (...args: never[]) => R, ...rest: unknown[]): Promise<Array<Awaited<R>>> {
+export function pmap<R>(f: (...args: never[]) => R, ...rest: unknown[]): Promise<Array<Awaited<R>>> {
+  return asTask(() => runPmap(f, rest));
+}
+
+async function runPmap<R>(f: (...args: never[]) => R, rest: unknown[]): Promise<Array<Awaited<R>>> {
   if (typeof f !== 'function') throw new TypeError(`pmap: the first argument must be a function, got ${f === null ? 'null' : typeof f}`);
   const { pool: given, collections, opts } = parseArgs('pmap', rest);
   checkOptions(opts);

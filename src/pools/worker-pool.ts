@@ -16,6 +16,7 @@ import { remotecall, remotecall_fetch, remotecall_wait, remote_do } from '../rem
 import type { ValueReader, ValueWriter } from '../serialization/registry';
 import { registerInternal } from '../parallel/internal-functions';
 import { POOL_CALL, type CallForm } from './pool-call';
+import { internally } from '../parallel/sync-scope';
 
 /** Pools of this process, so a departing worker leaves them all. */
 const livePools = new Set<WeakRef<AbstractWorkerPool>>();
@@ -303,7 +304,8 @@ export abstract class AbstractWorkerPool {
       const [g, a] = this.prepare(f, w, args);
       try {
         const call = form === 'remotecall_fetch' ? remotecall_fetch : remotecall_wait;
-        return await call(g as (...x: unknown[]) => unknown, w, ...a);
+        // Internal: inside sync() the call made with the pool is the task (registered by the caller).
+        return await internally(() => call(g as (...x: unknown[]) => unknown, w, ...a));
       } catch (e) {
         if (!usable(w)) this.unprepare(f, w);
         throw e;
@@ -320,7 +322,7 @@ export abstract class AbstractWorkerPool {
       let fut: Future;
       try {
         const [g, a] = this.prepare(f, now, args);
-        fut = remotecall(g as (...x: unknown[]) => unknown, now, ...a);
+        fut = internally(() => remotecall(g as (...x: unknown[]) => unknown, now, ...a));
       } catch (e) {
         this.localPut(now);
         throw e;
@@ -533,22 +535,17 @@ export class CachingPool extends AbstractWorkerPool {
   }
 
   /**
-   * Removes every function this pool cached on its workers (Julia's `clear!(pool)`; `clear(pool)` calls
-   * this). Returns the pool.
+   * Removes every function this pool cached on its workers (Julia's `clear!(pool)`; the free
+   * `clear(pool)` calls this); later calls send them again. Returns the pool.
    *
    * ```ts
    * pool.clear();
    * ```
    */
   clear(): this {
-    this.clearCache();
-    return this;
-  }
-
-  /** @internal Frees every cached function on every worker. */
-  clearCache(): void {
     for (const m of this.#cache.values()) for (const rc of m.values()) rc.finalize();
     this.#cache.clear();
+    return this;
   }
 
   /** @internal How many (worker, function) pairs are cached. */
@@ -580,22 +577,6 @@ export function cachedFunction(token: unknown): Function | Promise<Function> {
   }
   if (token instanceof RemoteChannel) return (token as RemoteChannel<Function>).fetch();
   throw new TypeError('a CachingPool call carried neither a function nor a cached function reference');
-}
-
-/**
- * Removes every function `pool` cached on its workers (Julia's `clear!(pool)`); later calls send them
- * again. Returns the pool.
- *
- * ```ts
- * clear(pool);
- * ```
- */
-export function clear(pool: CachingPool): CachingPool {
-  if (!(pool instanceof CachingPool)) {
-    throw new TypeError(`clear: expected a CachingPool, got ${pool === null ? 'null' : typeof pool === 'object' ? (pool as object).constructor?.name ?? 'an object' : typeof pool}`);
-  }
-  pool.clearCache();
-  return pool;
 }
 
 let defaultPool: WorkerPool | undefined;

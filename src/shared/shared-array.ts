@@ -10,6 +10,7 @@ import * as util from 'node:util';
 import { PGRP, PROCS_OF, myid, procs } from '../cluster/process-group';
 import { CompositeException } from '../errors';
 import { remotecall_fetch } from '../remote/remotecall';
+import { asTask, internally } from '../parallel/sync-scope';
 import { badValue, elementInfo, type ElementInfo, type ElementOf, type ElementType, type TypedArrayOf } from './element-types';
 import { filePrepare, shmCreate, shmUnlink, type FileMode } from './native-shm';
 import { mapHere, mapSegment, releaseElsewhere } from './segment-remote';
@@ -106,14 +107,19 @@ export class SharedArray<T extends ElementType = ElementType> {
    * every process of `pids` (default: the local workers) and on this one, zero-filled, then runs `init`
    * on every participant in parallel. The segment's space is reserved now: a `/dev/shm` too small is an
    * error here (`code: 'ENOSPC'`, with `needed` and `available` bytes), never a crash later. The segment
-   * is unlinked as soon as all have mapped it, so it disappears with the last process using it.
+   * is unlinked as soon as all have mapped it, so it disappears with the last process using it. Inside
+   * `sync`, the creation is one task.
    *
    * ```ts
    * const S = await SharedArray.create('Float64', [100, 100]);
    * S.set(3, 4, 1.5); S.get(3, 4) // 1.5
    * ```
    */
-  static async create<T extends ElementType>(type: T, dims: number | readonly number[], options: SharedArrayOptions<T> = {}): Promise<SharedArray<T>> {
+  static create<T extends ElementType>(type: T, dims: number | readonly number[], options: SharedArrayOptions<T> = {}): Promise<SharedArray<T>> {
+    return asTask(() => SharedArray.#create(type, dims, options));
+  }
+
+  static async #create<T extends ElementType>(type: T, dims: number | readonly number[], options: SharedArrayOptions<T>): Promise<SharedArray<T>> {
     const fn = 'SharedArray.create';
     const el = elementInfo(type, fn);
     const shape = checkDims(dims, fn);
@@ -152,19 +158,19 @@ export class SharedArray<T extends ElementType = ElementType> {
    * A shared array backed by bytes `[offset, offset + size)` of the file at `path`, mapped on every
    * participant: writes are seen by all and persist in the file. `mode` is Julia's: 'r' read-only,
    * 'r+' read/write an existing file, 'w+' create or truncate, 'a+' create if missing (default 'r+'
-   * when the file exists, else 'w+'); writable modes grow a short file with its blocks reserved.
+   * when the file exists, else 'w+'); writable modes grow a short file with its blocks reserved. Inside
+   * `sync`, the creation is one task.
    *
    * ```ts
    * const S = await SharedArray.fromFile('/tmp/grid.bin', 'Float64', [10, 10], { mode: 'w+' });
    * S.set(0, 0, 1); // now in the file's first 8 bytes
    * ```
    */
-  static async fromFile<T extends ElementType>(
-    path: string,
-    type: T,
-    dims: number | readonly number[],
-    options: FromFileOptions<T> = {},
-  ): Promise<SharedArray<T>> {
+  static fromFile<T extends ElementType>(path: string, type: T, dims: number | readonly number[], options: FromFileOptions<T> = {}): Promise<SharedArray<T>> {
+    return asTask(() => SharedArray.#fromFile(path, type, dims, options));
+  }
+
+  static async #fromFile<T extends ElementType>(path: string, type: T, dims: number | readonly number[], options: FromFileOptions<T>): Promise<SharedArray<T>> {
     const fn = 'SharedArray.fromFile';
     if (typeof path !== 'string' || path === '') throw new TypeError(`${fn}: path must be a non-empty string (got ${path === '' ? 'an empty string' : typeof path})`);
     const el = elementInfo(type, fn);
@@ -713,7 +719,8 @@ async function establish(info: SegmentInfo, fn: string, unlink: (() => void) | u
   try {
     const seg = mapSegment(info);
     const others = info.pids.filter((p) => p !== myid());
-    const results = await Promise.allSettled(others.map((p) => remotecall_fetch(mapHere, p, info)));
+    // Internal calls: inside sync() the creation is the task, and its failure is reported once, below.
+    const results = await Promise.allSettled(others.map((p) => internally(() => remotecall_fetch(mapHere, p, info))));
     const failed = results.findIndex((r) => r.status === 'rejected');
     if (failed >= 0) {
       releaseSegment(seg);
@@ -735,7 +742,7 @@ function randomHex(bytes: number): string {
 
 /** Runs init on every participant at once; any failure finalizes the array and throws them all. */
 async function runInit<T extends ElementType>(S: SharedArray<T>, init: (S: SharedArray<T>) => unknown, fn: string): Promise<void> {
-  const results = await Promise.allSettled(S.pids.map((p) => remotecall_fetch(init, p, S)));
+  const results = await Promise.allSettled(S.pids.map((p) => internally(() => remotecall_fetch(init, p, S))));
   const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
   if (errors.length > 0) {
     finalizeSharedArray(S);

@@ -46,7 +46,7 @@ function combinedFetch(hostFetch: AnyFn): AnyFn {
   const fetch = function fetch(x: unknown, ...rest: unknown[]) {
     if (!hasFetchMethod(x)) return hostFetch(x, ...rest);
     ours ??= thePackage().fetch as AnyFn;
-    return ours(x);
+    return ours(x, ...rest); // a keyed channel's key
   };
   (fetch as unknown as Record<symbol, boolean>)[COMBINED] = true;
   return fetch;

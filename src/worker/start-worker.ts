@@ -13,7 +13,8 @@ import { registerBuiltinTypes } from '../serialization/builtin-types';
 import { registerCorePackageFunctions } from '../serialization/functions';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
-import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
+import type { JoinAnswer, JoinRecord } from '../cluster/addprocs';
+import { applyHosts, type HostsNotice } from '../cluster/member-hosts';
 import { Connection, asDuplex, formatAddress, type Address, type ConnectionStream, type TransportStreams } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { sendFrame } from '../messages/messaging';
@@ -146,9 +147,10 @@ function becomeWorker(cookie: string, fname: string): void {
     });
   });
   onMessage(MessageKind.Members, (_conn, _h, payload) => {
-    const news = payload as MembersNotice;
-    for (const o of news.add) if (o.id !== PGRP.id) notePeer(o);
-    for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
+    const news = payload as HostsNotice;
+    for (const o of news.add ?? []) if (o.id !== PGRP.id) notePeer(o);
+    for (const id of news.remove ?? []) PGRP.get(id)?.markGone('removed from the cluster');
+    applyHosts(news);
     if (typeof news.spin === 'number') applyIdleSpin(news.spin);
   });
   onMessage(MessageKind.Exit, () => exitSoon(0));

@@ -65,8 +65,9 @@ export enum MessageKind {
   Stats = 11,
 
   /**
-   * Master -> worker: processes that joined or left the cluster since the worker's Join
-   * (payload: { add: [{ id, address }], remove: [id] }).
+   * Master -> worker: processes that joined or left the cluster since the worker's Join, and
+   * the host of processes as the master names them (payload: { add: [{ id, address }], remove: [id],
+   * hosts?: [{ id, host }] }).
    */
   Members = 12,
 
