@@ -6,8 +6,6 @@ import { ClusterManager, inheritedLoaderFlags, type AddprocsOptions } from './cl
 import type { WorkerConfig } from './worker-config';
 import { endAtExit } from './end-at-exit';
 
-export { inheritedLoaderFlags };
-
 /** The worker entry script (compiled), next to this module's directory. */
 export const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'main.js');
 
