@@ -10,7 +10,6 @@
  */
 import './messages/process-messages';
 import './cluster/worker-links';
-import './cluster/member-hosts';
 import './shared/travel';
 import { registerPackageExports } from './serialization/functions';
 import { registerBuiltinTypes } from './serialization/builtin-types';

@@ -28,6 +28,8 @@ export interface PeerEntry {
   id: number;
   address?: string;
   linked?: false;
+  /** Its host as its cluster manager named it (`WorkerConfig.host`), when not this machine's ('localhost'). */
+  host?: string;
 }
 
 /** What a worker is told when it joins (Julia's JoinPGRPMsg). */
@@ -35,8 +37,14 @@ export interface JoinRecord {
   id: number;
   topology: string;
   lazy: boolean;
-  /** The other workers at the time (for worker-to-worker connections). */
+  /** The other workers at the time (for worker-to-worker connections, and their hosts). */
   others: PeerEntry[];
+  /**
+   * The worker's own host as its cluster manager named it, when not this machine's: with its peers'
+   * hosts, what `procs(pid)` reads on a worker (a worker cannot tell on its own which peers share its
+   * machine; two hosts can both listen on 127.0.0.1 behind ssh tunnels).
+   */
+  host?: string;
   /** Its idle polling window in microseconds (transport/idle-spin.ts; 0 = off). */
   spin: number;
 }
@@ -138,9 +146,18 @@ function linked(a: number, b: number): boolean {
 
 /** Worker `id` as worker `to` is told of it. */
 function peerEntry(to: number, id: number): PeerEntry {
-  if (!linked(to, id)) return { id, linked: false };
-  const address = addresses.get(id);
-  return address === undefined ? { id } : { id, address };
+  const entry: PeerEntry = { id };
+  const host = foreignHost(id);
+  if (host !== undefined) entry.host = host;
+  if (!linked(to, id)) entry.linked = false;
+  else if (addresses.has(id)) entry.address = addresses.get(id);
+  return entry;
+}
+
+/** Worker `id`'s host when it is not this machine (which every process names 'localhost'). */
+function foreignHost(id: number): string | undefined {
+  const host = PGRP.get(id)?.config.host;
+  return host === undefined || host === 'localhost' ? undefined : host;
 }
 
 function onlyMaster(fname: string): void {
@@ -340,6 +357,8 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
       others: [...addresses.keys()].filter((p) => p !== id && PGRP.get(p) !== undefined).map((p) => peerEntry(id, p)),
       spin: appliedIdleSpin(),
     };
+    const host = foreignHost(id);
+    if (host !== undefined) join.host = host;
     const answer = sendRequest(conn, MessageKind.Join, join, { rootPath: 'join' });
     joinedWorkers.add(id);
     const joined = (await withTimeout(answer, timeoutMs, () => describe('did not join'))).value as JoinAnswer;

@@ -40,6 +40,7 @@ export function setWorkerManager(manager: ClusterManager | undefined): void {
  */
 export function notePeer(o: PeerEntry): void {
   if (o.linked === false) PGRP.unlinked.add(o.id);
+  if (o.host !== undefined) PGRP.hostNames.set(o.id, o.host);
   const known = PGRP.get(o.id);
   if (known === undefined) PGRP.add(o.id, { host: 'localhost', connect_at: o.address }).state = 'up';
   else known.config.connect_at ??= o.address; // it dialled us before we heard of it

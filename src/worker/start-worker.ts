@@ -13,8 +13,7 @@ import { registerBuiltinTypes } from '../serialization/builtin-types';
 import { registerCorePackageFunctions } from '../serialization/functions';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
-import type { JoinAnswer, JoinRecord } from '../cluster/addprocs';
-import { applyHosts, type HostsNotice } from '../cluster/member-hosts';
+import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
 import { Connection, asDuplex, formatAddress, type Address, type ConnectionStream, type TransportStreams } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { sendFrame } from '../messages/messaging';
@@ -130,6 +129,7 @@ function becomeWorker(cookie: string, fname: string): void {
     PGRP.id = join.id;
     PGRP.topology = join.topology as Topology;
     PGRP.lazy = join.lazy;
+    if (join.host !== undefined) PGRP.hostNames.set(join.id, join.host);
     conn.peer = 1;
     const master = PGRP.add(1, { host: 'localhost' });
     master.connection = conn;
@@ -147,10 +147,9 @@ function becomeWorker(cookie: string, fname: string): void {
     });
   });
   onMessage(MessageKind.Members, (_conn, _h, payload) => {
-    const news = payload as HostsNotice;
-    for (const o of news.add ?? []) if (o.id !== PGRP.id) notePeer(o);
-    for (const id of news.remove ?? []) PGRP.get(id)?.markGone('removed from the cluster');
-    applyHosts(news);
+    const news = payload as MembersNotice;
+    for (const o of news.add) if (o.id !== PGRP.id) notePeer(o);
+    for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
     if (typeof news.spin === 'number') applyIdleSpin(news.spin);
   });
   onMessage(MessageKind.Exit, () => exitSoon(0));
