@@ -25,6 +25,9 @@ export function alive(ospid: number): boolean {
   }
 }
 
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 /** Polls `cond` until true or `ms` pass; returns whether it became true. */
 export async function eventually(cond: () => boolean | Promise<boolean>, ms = 5000, every = 20): Promise<boolean> {
   const end = Date.now() + ms;

@@ -2,7 +2,7 @@
  * interrupt: a tight synchronous loop on a worker is stopped, the call fails with RemoteException wrapping
  * InterruptException, and the worker serves the next call; awaiting calls fail too; no args = all workers.
  */
-import { dts, teardown, alive } from './helpers';
+import { dts, sleep, teardown, alive } from './helpers';
 
 const { addprocs, remotecall, remotecall_fetch, interrupt, workers, myid } = dts;
 const { RemoteException, InterruptException } = dts;
@@ -13,8 +13,6 @@ beforeAll(async () => {
   w = await addprocs(2);
 });
 afterAll(teardown);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Interrupts `pids` until every promise settled (a signal sent before the call started is absorbed). */
 async function interruptUntilSettled(pids: number[], ps: Promise<unknown>[]): Promise<PromiseSettledResult<unknown>[]> {

@@ -3,7 +3,7 @@
  * everywhere (its part on the caller included) and distributed with a reducer, each as one task whose
  * outcome is what sync sees; the wait does not depend on when a running task starts its next call.
  */
-import { dts, teardown } from './helpers';
+import { dts, sleep, teardown } from './helpers';
 
 const { addprocs, remotecall_fetch, sync, spawnat, fetchfrom, pmap, asyncmap, everywhere, distributed, range, CompositeException, WorkerPool, Future, SharedArray, myid } = dts;
 
@@ -14,8 +14,6 @@ beforeAll(async () => {
   w = await addprocs(2);
 });
 afterAll(teardown);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('an un-awaited pmap whose next call starts late (a retry after a delay) is waited for, and its handled failure is not a sync failure', async () => {
   const failedOnce = new Future<boolean>(); // on the master: item 1 fails until it is set
