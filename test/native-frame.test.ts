@@ -652,7 +652,7 @@ describe('bad arguments throw JS errors', () => {
     const d = desc();
     const r = new FrameReader(staging(), d);
     r.next();
-    structuredClone(d.buffer, { transfer: [d.buffer] });
+    structuredClone(d.buffer, { transfer: [d.buffer as ArrayBuffer] });
     expect(() => r.next()).toThrow(/descriptors Float64Array was detached/);
     expect(() => r.commit(0)).toThrow(/descriptors Float64Array was detached/);
   });

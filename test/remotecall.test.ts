@@ -134,7 +134,7 @@ test('arguments are captured at call time: later mutation does not reach the wor
 
 test('a value that cannot travel fails at the caller, naming its path', async () => {
   const sock = new net.Socket();
-  await expect(remotecall_fetch((x: unknown) => x, w[0], 1, { conn: sock })).rejects.toThrow(/args\[1\]\.conn/);
+  await expect(remotecall_fetch((x: unknown, _y: unknown) => x, w[0], 1, { conn: sock })).rejects.toThrow(/args\[1\]\.conn/);
   await expect(remotecall_fetch((x: unknown) => x, w[0], Promise.resolve(1))).rejects.toThrow(/args\[0\]/);
   expect(await remotecall_fetch(() => 'still fine', w[0])).toBe('still fine');
 });

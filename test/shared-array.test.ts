@@ -102,7 +102,7 @@ test('writes from every process are visible to every other', async () => {
   await Promise.all(w.map((p) => remotecall_fetch((S: Shared, k: number) => S.set(k, myid() * 10), p, S, p)));
   const expected = [100, 0, 20, 30, 40, 0, 0, 0];
   expect([...sdata(S)]).toEqual(expected);
-  for (const p of w) expect(await remotecall_fetch((S: Shared) => Array.from(sdata(S)), p, S)).toEqual(expected);
+  for (const p of w) expect(await remotecall_fetch((S: Shared) => Array.from(sdata(S) as Float64Array), p, S)).toEqual(expected);
   // and a write through sdata on a worker, seen on another worker
   await remotecall_fetch((S: Shared) => void (sdata(S)[7] = -1), w[0], S);
   expect(await remotecall_fetch((S: Shared) => S.get(7), w[2], S)).toBe(-1);
@@ -298,7 +298,7 @@ test('init that fails on some participants finalizes the array and reports every
   }).catch((e: Error) => e);
   expect((err as Error).name).toBe('CompositeException');
   expect((err as Error).message).toMatch(/init failed on 2 of 3 processes; the array was finalized/);
-  expect((err as { exceptions: unknown[] }).exceptions).toHaveLength(2);
+  expect((err as unknown as { exceptions: unknown[] }).exceptions).toHaveLength(2);
   expect(ourSegments()).toEqual([]);
 });
 

@@ -223,7 +223,7 @@ function countMajors(): () => number {
   const hooks = req('node:perf_hooks') as typeof import('node:perf_hooks');
   let majors = 0;
   const obs = new hooks.PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if ((e.detail as { kind?: number } | undefined)?.kind === hooks.constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
+    for (const e of list.getEntries()) if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === hooks.constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
   });
   obs.observe({ entryTypes: ['gc'] });
   return () => {
