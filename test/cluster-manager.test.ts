@@ -323,3 +323,56 @@ test('init_worker and process_messages refuse misuse by name', () => {
   expect(() => dts.process_messages(new PassThrough())).toThrow(/process_messages: call init_worker\(cookie\) first/);
   expect(() => dts.init_worker(42 as unknown as string)).toThrow(/init_worker: cookie must be a string, got number/);
 });
+
+test('over a transport that passes buffers along (a PassThrough to a slow consumer), large frames sent back to back arrive intact', async () => {
+  // A write callback of such a stream comes while a later stage still holds the buffer: a frame's copy
+  // must not be reused for the next frame then.
+  const dist = path.join(ROOT, 'dist', 'src');
+  const { Connection } = require(path.join(dist, 'transport', 'connection.js')) as {
+    Connection: { overStream(s: Duplex, role: string, cookie: string, onFrame: (...a: unknown[]) => void): { ready: Promise<void>; close(r: string): void } };
+  };
+  const { sendFrame } = require(path.join(dist, 'messages', 'messaging.js')) as { sendFrame(c: unknown, kind: number, v: unknown): void };
+  const { MessageKind } = require(path.join(dist, 'wire', 'generated', 'dts', 'wire', 'message-kind.js')) as { MessageKind: Record<string, number> };
+  const { Duplex: DuplexClass, Writable: WritableClass } = require('node:stream') as typeof import('node:stream');
+  const cookie = dts.cluster_cookie();
+  const toB = new PassThrough({ highWaterMark: 64 << 20 });
+  const toA = new PassThrough();
+  const fromA = new PassThrough();
+  fromA.pipe(
+    new WritableClass({
+      highWaterMark: 1 << 10,
+      write(chunk: Buffer, _e, cb) {
+        setTimeout(() => {
+          toB.write(Buffer.from(chunk)); // copied only when it is finally consumed
+          cb();
+        }, 30);
+      },
+    }),
+  );
+  const got: number[][] = [];
+  let done!: () => void;
+  const both = new Promise<void>((r) => (done = r));
+  const A = Connection.overStream(DuplexClass.from({ readable: toA, writable: fromA }), 'connecting', cookie, () => undefined);
+  const B = Connection.overStream(DuplexClass.from({ readable: toB, writable: toA }), 'accepting', cookie, (_c, _h, _inline, segments) => {
+    for (const s of segments as Array<ArrayBuffer | ArrayBufferView>) {
+      const u = ArrayBuffer.isView(s) ? new Float64Array(s.buffer, s.byteOffset, s.byteLength / 8) : new Float64Array(s);
+      got.push([u[0], u[u.length - 1]]);
+    }
+    if (got.length === 2) done();
+  });
+  try {
+    await A.ready;
+    const n = 1 << 18; // 2 MiB each: large enough for the spill pool
+    sendFrame(A, MessageKind.Stats, new Float64Array(n).fill(1));
+    await new Promise((r) => setTimeout(r, 10));
+    sendFrame(A, MessageKind.Stats, new Float64Array(n).fill(2));
+    await both;
+    expect(got).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+  } finally {
+    A.close('test over');
+    B.close('test over');
+  }
+});

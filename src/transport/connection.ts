@@ -158,6 +158,12 @@ export class Connection {
   private fd: number | undefined;
   /** Whether frames always go through the stream's write (TLS, a custom transport): no native fd writes. */
   private readonly viaStream: boolean;
+  /**
+   * Whether a frame's copy may go back to the spill pool once `write` calls back: true for sockets and
+   * TLS (their callback means the bytes left our buffer), false for a custom transport's stream, whose
+   * callback may come while a later stage (a PassThrough, a Transform) still holds the very buffer.
+   */
+  private readonly reusesSpills: boolean;
   private readonly staging = new ArrayBuffer(STAGING_BYTES);
   private readonly stagingBytes = new Uint8Array(this.staging);
   private readonly descriptors = new Float64Array(6 * MAX_FRAMES_PER_COMMIT);
@@ -192,6 +198,7 @@ export class Connection {
   ) {
     this.encrypted = mode === 'tls' || mode === 'tls-data';
     this.viaStream = mode !== undefined;
+    this.reusesSpills = mode !== 'stream';
     const shm = local && sharedTransferEnabled();
     this.reader = new FrameReader(this.staging, this.descriptors, { sharedMemory: shm });
     ({ next: this.readNext, commit: this.readCommit } = this.reader.bound());
@@ -416,9 +423,11 @@ export class Connection {
     skip: number,
     rest: number,
   ): void {
-    const spill = takeSpill(rest);
+    const spill = this.reusesSpills ? takeSpill(rest) : Buffer.allocUnsafe(rest);
     frameBytesInto(spill, envelope, inline, segments, skip, shared);
-    this.socket.write(spill.length === rest ? spill : spill.subarray(0, rest), () => giveSpill(spill));
+    const bytes = spill.length === rest ? spill : spill.subarray(0, rest);
+    if (this.reusesSpills) this.socket.write(bytes, () => giveSpill(spill));
+    else this.socket.write(bytes);
   }
 
   /** Closes the connection (idempotent) and tells the close handlers. */
