@@ -113,6 +113,33 @@ test('connect: a failing connect fails that worker with the reason, and the work
   expect(workers()).toEqual([1]);
 });
 
+test('connect: a worker that exits while connect is pending fails at once; a connect that finishes too late is closed, not kept', async () => {
+  // connect never finishes; the worker is killed meanwhile: addprocs says so well before its timeout.
+  class Stuck extends LocalManager {
+    override connect(_pid: number, config: WorkerConfig): Promise<Duplex> {
+      setTimeout(() => (config.process as ChildProcess).kill('SIGKILL'), 200);
+      return new Promise<Duplex>(() => undefined);
+    }
+  }
+  const t0 = Date.now();
+  await expect(addprocs(new Stuck(1), { transport: 'tcp', timeout: 30 })).rejects.toThrow(/exited before it could be reached \(killed by SIGKILL\)/);
+  expect(Date.now() - t0).toBeLessThan(15_000);
+  // connect finishes after addprocs gave up: the stream it gave is closed, so nothing is left open.
+  let late: net.Socket | undefined;
+  class Late extends LocalManager {
+    override async connect(_pid: number, config: WorkerConfig): Promise<Duplex> {
+      const [, host, port] = /^tcp:(.*):(\d+)$/.exec(config.connect_at ?? '')!;
+      await new Promise((r) => setTimeout(r, 3000));
+      late = net.connect(Number(port), host);
+      return late;
+    }
+  }
+  await expect(addprocs(new Late(1), { transport: 'tcp', timeout: 2 })).rejects.toThrow(/could not be reached within 2 s/);
+  expect(await eventually(() => late !== undefined && late.destroyed, 5000)).toBe(true);
+  expect(await eventually(() => childWorkers().length === 0, 5000)).toBe(true);
+  expect(workers()).toEqual([1]);
+});
+
 test('default_addprocs_params: the defaults addprocs merges, per manager; the caller wins', async () => {
   const d = default_addprocs_params();
   expect(d).toMatchObject({ topology: 'all_to_all', lazy: true, restrict: true, transport: 'unix', tls: false, exename: process.execPath, dir: process.cwd(), env: {} });

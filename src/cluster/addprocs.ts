@@ -343,7 +343,17 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
     // What launch put in connect_at wins over the announcement (Julia: connect_at is the manager's).
     if (config.connect_at === undefined && announced !== undefined) config.connect_at = announced;
     addresses.set(id, config.connect_at);
-    const conn = await withTimeout(openConnection(manager, id, config), timeoutMs, () => describe(`could not be reached within ${timeoutMs / 1000} s (its cluster manager's connect did not finish)`));
+    const opening = openConnection(manager, id, config);
+    // A worker that exits while its manager's connect is pending fails at once, not at the timeout.
+    const exitedFirst = exited.then(() => Promise.reject(new Error(describe('exited before it could be reached'))));
+    exitedFirst.catch(() => undefined);
+    const conn = await withTimeout(Promise.race([opening, exitedFirst]), timeoutMs, () =>
+      describe(`could not be reached within ${timeoutMs / 1000} s (its cluster manager's connect did not finish)`),
+    ).catch((e: unknown) => {
+      // A connection that opens after all (a late connect) must not live on, owned by nobody.
+      void opening.then((c) => c.close('worker failed to start'), () => undefined);
+      throw e;
+    });
     conn.peer = id;
     rec.connection = conn;
     conn.onClose(() => rec.markGone(conn.closeReason));
@@ -404,7 +414,15 @@ async function openConnection(manager: ClusterManager, id: number, config: Worke
     } catch (e) {
       throw new Error(`its cluster manager's connect failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return Connection.overStream(asDuplex(streams, "the cluster manager's connect"), 'connecting', cluster_cookie(), handleFrame);
+    let stream;
+    try {
+      stream = asDuplex(streams, "the cluster manager's connect");
+    } catch (e) {
+      // Whatever streams it gave are not ours to keep open.
+      for (const s of Array.isArray(streams) ? streams : [streams]) (s as { destroy?: () => void } | null)?.destroy?.();
+      throw e;
+    }
+    return Connection.overStream(stream, 'connecting', cluster_cookie(), handleFrame);
   }
   if (config.connect_at === undefined) throw new Error('its WorkerConfig has neither an output stream nor an address');
   return Connection.connect(parseAddress(config.connect_at) as Address, cluster_cookie(), handleFrame);
