@@ -260,13 +260,18 @@ test("topology 'custom': a malformed ident or connect_idents fails that worker b
 });
 
 test('a manager from another copy of the package (launch and manage, not our ClusterManager) is taken as a manager', async () => {
+  // Another copy's LocalManager: addprocs hands it the cookie as it does ours (its field starts empty).
   const inner = new LocalManager(1);
   const foreign = {
-    launch: (p: AddprocsOptions, l: WorkerConfig[], n: () => void) => inner.launch(p, l, n),
+    cookie: '',
+    launch(p: AddprocsOptions, l: WorkerConfig[], n: () => void) {
+      inner.cookie = this.cookie;
+      return inner.launch(p, l, n);
+    },
     manage: () => undefined,
   };
-  inner.cookie = dts.cluster_cookie();
   const [w] = await addprocs(foreign as unknown as InstanceType<typeof ClusterManager>);
+  expect(foreign.cookie).toBe(dts.cluster_cookie());
   expect(await remotecall_fetch(() => myid(), w)).toBe(w);
 });
 

@@ -209,7 +209,11 @@ export async function addprocs(
     }
     manager = new LocalManager(count);
   }
-  if (manager instanceof LocalManager || manager instanceof SSHManager) manager.cookie = cluster_cookie();
+  // The built-in managers hand workers the cookie: ours, or those of another copy of this package (the
+  // same classes by name, with the same empty cookie field).
+  if (manager instanceof LocalManager || manager instanceof SSHManager || (isManagerLike(manager) && (manager as { cookie?: unknown }).cookie === '')) {
+    (manager as unknown as { cookie: string }).cookie = cluster_cookie();
+  }
   validateOptions(opts);
   idleSpinMicros(); // a malformed DISTRIBUTED_IDLE_SPIN_US fails here, before anything starts
   const params: AddprocsOptions & SSHOptions = default_addprocs_params(manager);
