@@ -62,7 +62,7 @@ export interface WorkerConfig {
    */
   connect_at?: string;
 
-  /** The worker as the cluster manager names it, for topology 'custom' (Julia's `ident`; any value that travels). */
+  /** The worker as the cluster manager names it, for topology 'custom' (Julia's `ident`: a string or a number). */
   ident?: string | number;
   /**
    * With topology 'custom', the `ident`s of the workers this worker connects to (Julia's

@@ -65,9 +65,9 @@ export enum MessageKind {
   Stats = 11,
 
   /**
-   * Master -> worker: processes that joined or left the cluster since the worker's Join, and
-   * the host of processes as the master names them (payload: { add: [{ id, address }], remove: [id],
-   * hosts?: [{ id, host }] }).
+   * Master -> worker: processes that joined or left the cluster since the worker's Join, with the
+   * host of each new one when it is not the master's machine (payload: { add: [{ id, address?,
+   * linked?, host? }], remove: [id], spin }).
    */
   Members = 12,
 
