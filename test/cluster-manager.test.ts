@@ -265,6 +265,12 @@ test("topology 'custom': a malformed ident or connect_idents fails that worker b
   }
   await expect(addprocs(new Bad(1), { topology: 'custom' })).rejects.toThrow(/connect_idents must be an array of idents/);
   expect(await eventually(() => childWorkers().length === 0, 5000)).toBe(true);
+  // An ident that no worker has (misspelt, never launched) fails the addprocs, as Julia's does.
+  const before = workers();
+  await expect(addprocs(new IdentManager([['nobody']], 'y'), { topology: 'custom' })).rejects.toThrow(
+    /addprocs: topology 'custom': worker \d+ lists connect_idents "nobody" \(no worker has that ident; the workers were removed again\)/,
+  );
+  expect(workers()).toEqual(before);
 });
 
 test('a manager from another copy of the package (launch and manage, not our ClusterManager) is taken as a manager', async () => {

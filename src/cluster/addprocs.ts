@@ -251,7 +251,26 @@ export async function addprocs(
     const reasons = failures.map((f) => (f.reason as Error).message).join('\n');
     throw new Error(`addprocs: ${failures.length} of ${results.length} worker(s) failed to start:\n${reasons}`);
   }
-  return results.map((r) => (r as PromiseFulfilledResult<number>).value).sort((a, b) => a - b);
+  const ids = results.map((r) => (r as PromiseFulfilledResult<number>).value).sort((a, b) => a - b);
+  // Julia's 'custom' topology fails when a worker's connect_idents name a worker that never joined.
+  const unmatched = PGRP.topology === 'custom' ? unmatchedIdents(ids) : [];
+  if (unmatched.length > 0) {
+    await Promise.allSettled(ids.map((id) => removeWorker(id, 5)));
+    throw new Error(`addprocs: topology 'custom': ${unmatched.join('; ')} (no worker has that ident; the workers were removed again)`);
+  }
+  return ids;
+}
+
+/** For each of `ids` whose connect_idents name an ident no worker has: "worker N lists …". */
+function unmatchedIdents(ids: readonly number[]): string[] {
+  const known = new Set<unknown>();
+  for (const rec of PGRP.processes.values()) if (rec.config.ident !== undefined) known.add(rec.config.ident);
+  const out: string[] = [];
+  for (const id of ids) {
+    const missing = (PGRP.get(id)?.config.connect_idents ?? []).filter((x) => !known.has(x));
+    if (missing.length > 0) out.push(`worker ${id} lists connect_idents ${missing.map((x) => JSON.stringify(x)).join(', ')}`);
+  }
+  return out;
 }
 
 /** A plain object (not a manager, not a list of machines): `addprocs(opts)`. */
