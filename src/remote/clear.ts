@@ -84,7 +84,7 @@ function pidsOf(pids: unknown): number[] {
  * await clear(cachingPool);                    // its functions are sent again on next use
  * ```
  */
-export function clear<P extends Clearable>(pool: P): Promise<P>;
+export function clear<P extends Clearable & { [Symbol.iterator]?: never }>(pool: P): Promise<P>;
 export function clear(names: string | Iterable<string>, pids?: number | Iterable<number>): Promise<void>;
 export async function clear(what: string | Iterable<string> | Clearable, ...rest: unknown[]): Promise<unknown> {
   if (isClearable(what)) {

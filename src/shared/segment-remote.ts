@@ -4,6 +4,7 @@
  */
 import { PGRP } from '../cluster/process-group';
 import { remote_do } from '../remote/remotecall';
+import { internally } from '../parallel/sync-scope';
 import { registerPackageExports } from '../serialization/functions';
 import { elementInfo } from './element-types';
 import { fileMap, shmMap } from './native-shm';
@@ -47,6 +48,11 @@ export function releaseHere(key: string): boolean {
  * release is sent before anything this process sends them afterwards.
  */
 export function releaseElsewhere(info: SegmentInfo): void {
+  // Housekeeping, not a task of an enclosing sync block (SharedArray.create is one task by itself).
+  internally(() => releaseEach(info));
+}
+
+function releaseEach(info: SegmentInfo): void {
   for (const p of new Set([info.creator, ...info.pids])) {
     if (p === PGRP.id) continue;
     const conn = PGRP.get(p)?.connection;

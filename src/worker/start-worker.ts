@@ -163,6 +163,8 @@ function becomeWorker(cookie: string, fname: string): void {
  * ```
  */
 export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
+  // Checked first: a call with wrong options leaves this process as it was, free to try again.
+  if (opts.tls === true && (opts.transport ?? 'unix') !== 'tcp') throw new Error('start_worker: tls needs the tcp transport');
   const cookie = opts.cookie ?? (await readCookieFromStdin());
   becomeWorker(cookie, 'start_worker');
   // The master going away closes our stdin: leave with it.
@@ -170,7 +172,6 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
   process.stdin.on('error', () => exitSoon(0));
   process.stdin.resume();
 
-  if (opts.tls === true && (opts.transport ?? 'unix') !== 'tcp') throw new Error('start_worker: tls needs the tcp transport');
   const server = net.createServer({ pauseOnConnect: true }, (raw) => {
     const conn = Connection.accept(raw, cookie, handleFrame, { tls: opts.tls });
     conn.ready.catch(() => undefined);
