@@ -61,6 +61,21 @@ test("--bind-to on the master: local workers added with restrict: false listen o
   expect(await eventually(() => ospids.every((p) => !alive(p)), 5000)).toBe(true);
 });
 
+test('--bind-to values: IPv6 bare or in brackets, with or without a port, as the listener takes them', () => {
+  const { splitBindAddress } = require(path.join(ROOT, 'dist', 'src', 'transport', 'connection.js')) as {
+    splitBindAddress(s: string): { host: string; port: number };
+  };
+  expect(splitBindAddress('127.0.0.2')).toEqual({ host: '127.0.0.2', port: 0 });
+  expect(splitBindAddress('10.0.0.5:9000')).toEqual({ host: '10.0.0.5', port: 9000 });
+  expect(splitBindAddress('[::1]')).toEqual({ host: '::1', port: 0 });
+  expect(splitBindAddress('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
+  expect(splitBindAddress('::1')).toEqual({ host: '::1', port: 0 });
+  const { setBindAddress } = require(path.join(ROOT, 'dist', 'src', 'cluster', 'local-manager.js')) as { setBindAddress(a: string | undefined): void };
+  expect(() => setBindAddress('[::1]:9000')).toThrow(/expected an address without a port/);
+  expect(() => setBindAddress('[::1]')).not.toThrow();
+  setBindAddress(undefined);
+});
+
 test('npx distributed runs the package bin', () => {
   const r = spawnSync('npx', ['--no-install', 'distributed', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   expect(r.stdout.trim()).toBe((require(path.join(ROOT, 'package.json')) as { version: string }).version);

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ClusterManager, inheritedLoaderFlags, type AddprocsOptions } from './cluster-manager';
 import type { WorkerConfig } from './worker-config';
 import { endAtExit } from './end-at-exit';
+import { splitBindAddress } from '../transport/connection';
 
 /** The worker entry script (compiled), next to this module's directory. */
 export const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'main.js');
@@ -26,10 +27,14 @@ let bindAddress: string | undefined;
  * ```
  */
 export function setBindAddress(addr: string | undefined): void {
-  if (addr !== undefined && (typeof addr !== 'string' || addr === '' || /\s|:\d+$/.test(addr))) {
-    throw new TypeError(`setBindAddress: expected an address without a port, got ${JSON.stringify(addr)}`);
+  if (addr === undefined) {
+    bindAddress = undefined;
+    return;
   }
-  bindAddress = addr;
+  if (typeof addr !== 'string' || addr === '' || /\s/.test(addr) || splitBindAddress(addr).port !== 0) {
+    throw new TypeError(`setBindAddress: expected an address without a port (an IPv6 one bare or in brackets), got ${JSON.stringify(addr)}`);
+  }
+  bindAddress = splitBindAddress(addr).host;
 }
 
 /** Children still alive: killed when this process exits, so none outlives it. */

@@ -47,6 +47,22 @@ export function formatAddress(a: Address): string {
   return 'path' in a ? `unix:${a.path.replace(/^\0/, '@')}` : `${a.tls === true ? 'tls' : 'tcp'}:${a.host}:${a.port}`;
 }
 
+/**
+ * A `--bind-to` value as (host, port): `host`, `host:port`, an IPv6 address bare (`::1`) or in brackets
+ * (`[::1]`, `[::1]:9000`); the port is 0 (any free one) when not given.
+ *
+ * ```ts
+ * splitBindAddress('[::1]:9000') // { host: '::1', port: 9000 }
+ * ```
+ */
+export function splitBindAddress(s: string): { host: string; port: number } {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (bracketed) return { host: bracketed[1], port: Number(bracketed[2] ?? 0) };
+  if (s.indexOf(':') !== s.lastIndexOf(':')) return { host: s, port: 0 }; // IPv6 without brackets: no port
+  const [host, port] = s.split(':');
+  return { host, port: Number(port ?? 0) };
+}
+
 /** Parses what `formatAddress` printed. */
 export function parseAddress(s: string): Address {
   if (s.startsWith('unix:')) return { path: s.slice(5).replace(/^@/, '\0') };

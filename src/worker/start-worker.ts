@@ -14,7 +14,7 @@ import { registerCorePackageFunctions } from '../serialization/functions';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
 import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
-import { Connection, asDuplex, formatAddress, type Address, type ConnectionStream, type TransportStreams } from '../transport/connection';
+import { Connection, asDuplex, formatAddress, splitBindAddress, type Address, type ConnectionStream, type TransportStreams } from '../transport/connection';
 import { handleFrame, onMessage } from '../messages/process-messages';
 import { sendFrame } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
@@ -89,8 +89,8 @@ function listen(server: net.Server, opts: WorkerOptions): Promise<Address> {
       const path = `\0dts-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
       server.listen(path, () => resolve({ path }));
     } else {
-      const [host, port] = (opts.bindTo ?? '127.0.0.1').split(/:(?=\d+$)/);
-      server.listen(Number(port ?? 0), host, () => {
+      const { host, port } = splitBindAddress(opts.bindTo ?? '127.0.0.1');
+      server.listen(port, host, () => {
         const a = server.address() as net.AddressInfo;
         resolve({ host: host === '0.0.0.0' ? '127.0.0.1' : host, port: a.port });
       });
