@@ -48,8 +48,9 @@ class ProcessGroup {
   readonly onUp: Array<(id: number) => void> = [];
   /**
    * On a worker: the host of each process (itself included) as process 1 names it (its
-   * `WorkerConfig.host`), which process 1 sends in the Join record and in Members notices (PeerEntry.host; absent means 'localhost'). A worker cannot
-   * tell on its own which peers share its machine. Empty on process 1, which reads its records' configs.
+   * `WorkerConfig.host`), sent in the Join record and the Members notices (`PeerEntry.host`; absent
+   * means 'localhost'). A worker cannot tell on its own which peers share its machine. Empty on
+   * process 1, which reads its records' configs.
    */
   readonly hostNames = new Map<number, string>();
 

@@ -20,7 +20,7 @@ import { sendFrame } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import type { Topology } from '../cluster/process-group';
 import { connectToWorker, dialable, notePeer, setWorkerManager } from '../cluster/worker-links';
-import type { ClusterManager } from '../cluster/cluster-manager';
+import { defaultWorkerTimeout, type ClusterManager } from '../cluster/cluster-manager';
 import { installWorkerGlobals } from './globals';
 import { enableInterrupts } from './interruptible';
 import { applyIdleSpin } from '../transport/idle-spin';
@@ -180,7 +180,7 @@ export async function start_worker(opts: WorkerOptions = {}): Promise<void> {
   const address: Address = opts.tls === true && !('path' in listening) ? { ...listening, tls: true } : listening;
   process.stdout.write(`${ANNOUNCE_PREFIX}${formatAddress(address)}\n`);
 
-  const timeoutS = Number(process.env.DISTRIBUTED_WORKER_TIMEOUT) > 0 ? Number(process.env.DISTRIBUTED_WORKER_TIMEOUT) : 60;
+  const timeoutS = defaultWorkerTimeout();
   joinTimer = setTimeout(() => {
     if (joined) return;
     process.stderr.write(`distributed-ts worker: the master did not connect within ${timeoutS} s (DISTRIBUTED_WORKER_TIMEOUT); exiting\n`);
