@@ -3,7 +3,8 @@
  *   - a shipped arrow function called 10 000 times vs a global function called by name (≤ 1.1×); also
  *     an arrow reading a data global, and a fresh closure per call (same source);
  *   - a 100 MB Float64Array global used by 100 calls to one worker: bytes on the wire vs one copy (≤ 1.05×);
- *   - `everywhere('globalThis.x = 1')` on 4 workers vs on 1 worker (≤ 1.5×).
+ *   - `everywhere('globalThis.x = 1')` on 4 workers vs on 1 worker (≤ 1.5×), beside two floors measured
+ *     with it: 4 bare remote calls at once vs 1, and 4 bare Node echo processes vs 1 (no library).
  * Prints a table and writes bench/results/code-availability.json.
  *
  *     npm run build && node dist/bench/code-availability.js [--quick]
@@ -14,6 +15,7 @@ import { addprocs, everywhere, remotecall_fetch, rmprocs, stats } from '../src/i
 import { median } from './lib/stats';
 import { printTable, type Row } from './lib/table';
 import { hostInfo, writeResults } from './lib/results';
+import { fanOut } from './baselines/fan-out';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
@@ -83,10 +85,13 @@ async function main(): Promise<void> {
   delete g.benchBig;
   await rmprocs(w);
 
-  // 3. everywhere on 4 workers vs on 1, and the floor under it: the same message to 4 workers at once vs
-  // to 1, as bare remote calls. The four are interleaved call by call (the box drifts between blocks
-  // of calls by more than the difference measured), and each is the median of its calls.
+  // 3. everywhere on 4 workers vs on 1, and the floors under it: the same message to 4 workers at once
+  // vs to 1, as bare remote calls, and as bare Node — 4 echo processes over the same transport vs 1,
+  // with no library at all (what the machine charges for fanning out). The six are interleaved call by
+  // call (the box drifts between blocks of calls by more than the difference measured), and each is the
+  // median of its calls.
   const ws = await addprocs(4);
+  const bare = await fanOut({ peers: 4, transport: 'unix' });
   const reps = quick ? 300 : 1500;
   const set = (): void => {
     (globalThis as Record<string, unknown>).x = 1;
@@ -96,6 +101,8 @@ async function main(): Promise<void> {
     () => everywhere('globalThis.x = 1', { procs: ws }),
     () => remotecall_fetch(set, ws[0]),
     () => Promise.all(ws.map((p) => remotecall_fetch(set, p))),
+    () => bare.call(1),
+    () => bare.call(4),
   ];
   const samples = variants.map(() => new Float64Array(reps));
   for (let i = 0; i < 200; i++) for (const v of variants) await v();
@@ -107,11 +114,13 @@ async function main(): Promise<void> {
       samples[k][i] = (performance.now() - t0) * 1000;
     }
   }
+  await bare.stop();
   await rmprocs(...ws);
-  const [o1, o4, r1, r4] = samples.map((x) => median(Array.from(x)));
-  out.everywhere = { reps, oneWorkerUs: o1, fourWorkersUs: o4, ratio: o4 / o1, remotecallOneUs: r1, remotecallFourUs: r4, remotecallRatio: r4 / r1 };
+  const [o1, o4, r1, r4, b1, b4] = samples.map((x) => median(Array.from(x)));
+  out.everywhere = { reps, cores: os.availableParallelism(), oneWorkerUs: o1, fourWorkersUs: o4, ratio: o4 / o1, remotecallOneUs: r1, remotecallFourUs: r4, remotecallRatio: r4 / r1, bareOneUs: b1, bareFourUs: b4, bareRatio: b4 / b1 };
   rows.push({ figure: "everywhere('globalThis.x = 1'), 4 workers", ours: `${o4.toFixed(0)} µs`, baseline: `${o1.toFixed(0)} µs on 1 worker`, ratio: `${(o4 / o1).toFixed(2)}×`, target: '≤ 1.5×' });
   rows.push({ figure: '(floor) 4 parallel remotecall_fetch', ours: `${r4.toFixed(0)} µs`, baseline: `${r1.toFixed(0)} µs to 1 worker`, ratio: `${(r4 / r1).toFixed(2)}×`, target: `${os.availableParallelism()} cores` });
+  rows.push({ figure: '(floor) bare Node: 4 echo processes at once', ours: `${b4.toFixed(0)} µs`, baseline: `${b1.toFixed(0)} µs to 1`, ratio: `${(b4 / b1).toFixed(2)}×`, target: 'no library' });
 
   printTable(rows);
   process.stdout.write(`\nwrote ${writeResults('code-availability', out)}\n`);

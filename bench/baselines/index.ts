@@ -5,3 +5,4 @@ export { spawnNodes, SpawnNodesResult } from './spawn-nodes';
 export { v8SerializeRoundTrip, sampleObjectGraph, V8SerializeResult } from './v8-serialize';
 export { twoProcessCapacity, TwoProcessCapacityResult } from './cpu-capacity';
 export type { Transport, Address } from './protocol';
+export { fanOut, FanOut, FanOutOptions } from './fan-out';
