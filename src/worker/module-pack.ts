@@ -23,6 +23,13 @@ import Module = require('node:module');
 
 /** dist/ (this file is dist/src/worker/module-pack.js). */
 const DIST = path.join(__dirname, '..', '..');
+/**
+ * dist/ and a separator: a packed module's path is this and its path below dist/, which the pack writer
+ * took from path.relative, so it is already normal — the same string path.join would make, without the
+ * cost of normalising each of them again at every start (path arithmetic was a tenth of what a worker
+ * spent loading its modules).
+ */
+const DIST_PREFIX = DIST + path.sep;
 /** The pack the build writes (DISTRIBUTED_TS_WORKER_PACK names another one: tests give a damaged copy). */
 export const PACK_FILE = process.env.DISTRIBUTED_TS_WORKER_PACK || path.join(DIST, 'worker-pack.bin');
 /** Set by the build script on the worker it starts: write the pack there when the worker exits. */
@@ -44,6 +51,8 @@ interface PackedModule {
 }
 interface LoadedModule extends PackedModule {
   abs: string;
+  /** Its directory (what Node gives a module as __dirname). */
+  dir: string;
   bytes: Buffer;
 }
 
@@ -85,7 +94,10 @@ function wrapped(content: string): string {
   return M.wrap(content.startsWith('#!') ? content.replace(/^#!.*/, '') : content);
 }
 
-/** The packed modules, or undefined (with the reason in packStats.ignored) when the pack cannot be used. */
+/**
+ * The packed modules by path below dist/, or undefined (with the reason in packStats.ignored) when the
+ * pack cannot be used.
+ */
 function readPack(): Map<string, LoadedModule> | undefined {
   let bytes: Buffer;
   try {
@@ -117,7 +129,7 @@ function readPack(): Map<string, LoadedModule> | undefined {
       packStats.ignored = 'a damaged pack';
       return undefined;
     }
-    const abs = path.join(DIST, m.file);
+    const abs = DIST_PREFIX + m.file;
     let st: fs.Stats;
     try {
       st = fs.statSync(abs);
@@ -130,7 +142,7 @@ function readPack(): Map<string, LoadedModule> | undefined {
       packStats.ignored = `${m.file} changed since the pack was written`;
       return undefined;
     }
-    modules.set(abs, { ...m, abs, bytes: body });
+    modules.set(m.file, { ...m, abs, dir: abs.slice(0, abs.lastIndexOf(path.sep)), bytes: body });
   }
   return modules;
 }
@@ -140,6 +152,16 @@ function usePack(): void {
   const modules = readPack();
   if (modules === undefined) return;
   packStats.packed = modules.size;
+  const byPath = new Map<string, LoadedModule>();
+  for (const m of modules.values()) byPath.set(m.abs, m);
+  // node_modules lookup paths, once per directory (a few directories hold all the modules); each module
+  // gets its own copy, as from Node's loader.
+  const lookupPaths = new Map<string, string[]>();
+  const pathsFor = (dir: string): string[] => {
+    let p = lookupPaths.get(dir);
+    if (p === undefined) lookupPaths.set(dir, (p = M._nodeModulePaths(dir)));
+    return p.slice();
+  };
   const run = (mod: NodeModuleInternals, m: LoadedModule): unknown => {
     const source = m.bytes.toString('utf8', m.source[0], m.source[0] + m.source[1]);
     const cachedData = m.bytes.subarray(m.cache[0], m.cache[0] + m.cache[1]);
@@ -147,19 +169,19 @@ function usePack(): void {
     if (script.cachedDataRejected === true) packStats.rejected++;
     packStats.fromPack++;
     const fn = script.runInThisContext({ displayErrors: true }) as Wrapper;
-    return fn.call(mod.exports, mod.exports, requireFor(mod, m.deps, load), mod, m.abs, path.dirname(m.abs));
+    return fn.call(mod.exports, mod.exports, requireFor(mod, m.deps, load), mod, m.abs, m.dir);
   };
   // A packed module required by a packed module: made here, as Node's loader would (cached first, so
   // a cycle sees the partial exports; removed again if it throws).
   const load = (file: string, parent: NodeModuleInternals): unknown => {
-    const abs = path.join(DIST, file);
+    const m = modules.get(file);
+    if (m === undefined) return parent.require(path.join(DIST, file));
+    const abs = m.abs;
     const cached = M._cache[abs];
     if (cached !== undefined) return cached.exports;
-    const m = modules.get(abs);
-    if (m === undefined) return parent.require(abs);
     const mod = new M(abs, parent);
     mod.filename = abs;
-    mod.paths = M._nodeModulePaths(path.dirname(abs));
+    mod.paths = pathsFor(m.dir);
     M._cache[abs] = mod;
     try {
       run(mod, m);
@@ -173,7 +195,7 @@ function usePack(): void {
   // The modules the entry requires come through Node's loader: compile those from the pack too.
   const original = M.prototype._compile;
   M.prototype._compile = function (this: NodeModuleInternals, content: string, filename: string): unknown {
-    const m = modules.get(filename);
+    const m = byPath.get(filename);
     if (m === undefined) return original.call(this, content, filename);
     return run(this, m);
   };
