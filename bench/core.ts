@@ -63,9 +63,9 @@ async function remotecallBulk(w: number, big: Float64Array, rounds: number): Pro
 }
 
 /** ms from `addprocs(4)` until all four answered `myid()`, then tears them down (untimed). */
-async function addprocsUntilAnswer(n: number): Promise<number> {
+async function addprocsUntilAnswer(n: number, env?: Record<string, string>): Promise<number> {
   const t0 = performance.now();
-  const ids = await addprocs(n);
+  const ids = await addprocs(n, env === undefined ? {} : { env });
   await Promise.all(ids.map((w) => remotecall_fetch(myid, w)));
   const ms = performance.now() - t0;
   await rmprocs(...ids);
@@ -140,18 +140,33 @@ async function main(): Promise<void> {
   out.memcpyMBps = memcpy;
   rows.push({ figure: 'memcpy 80 MB (reference)', ours: '', baseline: `${memcpy.toFixed(0)} MB/s`, ratio: '', target: '' });
 
-  // 3. addprocs(4) until all answer, vs four bare node processes.
-  const base: number[] = [];
-  const ours: number[] = [];
+  // 3. addprocs(4) until all answer, vs four bare node processes; beside it (for reference) the same
+  // with workers started without the start-up snapshot, and, when NODE_EXTRA_CA_CERTS is set (every
+  // Node process then builds its certificate store as it starts: tens of ms on a small VM), both sides
+  // again with it unset, which shows what the library itself adds. Interleaved round by round.
+  const certs = (process.env.NODE_EXTRA_CA_CERTS ?? '') !== '';
+  const noCerts = { ...process.env, NODE_EXTRA_CA_CERTS: '' };
+  const series = { base: [] as number[], ours: [] as number[], plain: [] as number[], baseNoCerts: [] as number[], oursNoCerts: [] as number[] };
   for (let r = 0; r < (runs('addprocs') ? (quick ? 3 : 9) : 0); r++) {
     progress(`addprocs(4), round ${r + 1}`);
-    base.push((await spawnNodes(4, 1)).ms);
-    ours.push(await addprocsUntilAnswer(4));
+    series.base.push((await spawnNodes(4, 1)).ms);
+    series.ours.push(await addprocsUntilAnswer(4));
+    series.plain.push(await addprocsUntilAnswer(4, { DISTRIBUTED_TS_WORKER_SNAPSHOT: '0' }));
+    if (certs) {
+      series.baseNoCerts.push((await spawnNodes(4, 1, noCerts)).ms);
+      series.oursNoCerts.push(await addprocsUntilAnswer(4, { NODE_EXTRA_CA_CERTS: '' }));
+    }
   }
   if (runs('addprocs')) {
-    const b = median(base), o = median(ours);
-    out.addprocs4 = { baselineMs: base, oursMs: ours, ratio: o / b };
+    const b = median(series.base), o = median(series.ours), p = median(series.plain);
+    out.addprocs4 = { baselineMs: series.base, oursMs: series.ours, ratio: o / b, withoutSnapshotMs: series.plain, ratioWithoutSnapshot: p / b, nodeExtraCaCerts: certs };
     rows.push({ figure: 'addprocs(4) until all answer myid()', ours: `${o.toFixed(0)} ms`, baseline: `${b.toFixed(0)} ms 4× node -e 0`, ratio: `${(o / b).toFixed(2)}×`, target: '≤ 1.3×' });
+    rows.push({ figure: '  the same, workers without the snapshot', ours: `${p.toFixed(0)} ms`, baseline: `${b.toFixed(0)} ms 4× node -e 0`, ratio: `${(p / b).toFixed(2)}×`, target: '(reference)' });
+    if (certs) {
+      const bn = median(series.baseNoCerts), on = median(series.oursNoCerts);
+      Object.assign(out.addprocs4 as object, { baselineNoCertsMs: series.baseNoCerts, oursNoCertsMs: series.oursNoCerts, ratioNoCerts: on / bn });
+      rows.push({ figure: '  both with NODE_EXTRA_CA_CERTS unset', ours: `${on.toFixed(0)} ms`, baseline: `${bn.toFixed(0)} ms 4× node -e 0`, ratio: `${(on / bn).toFixed(2)}×`, target: '(reference)' });
+    }
   }
 
   printTable(rows);

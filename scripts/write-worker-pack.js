@@ -14,7 +14,8 @@ const pack = path.join(root, 'dist', 'worker-pack.bin');
 async function main() {
   const d = require(path.join(root, 'dist', 'src', 'index.js'));
   fs.rmSync(pack, { force: true });
-  const [w] = await d.addprocs(1, { env: { DISTRIBUTED_TS_WRITE_WORKER_PACK: pack } });
+  // Not from the start-up snapshot: this worker must load its modules through Node's loader to note them.
+  const [w] = await d.addprocs(1, { env: { DISTRIBUTED_TS_WRITE_WORKER_PACK: pack, DISTRIBUTED_TS_WORKER_SNAPSHOT: '0' } });
   const ospid = await d.remotecall_fetch(() => process.pid, w);
   await d.remotecall_fetch(d.myid, w);
   await d.remotecall_fetch((x) => x + 1, w, 1);

@@ -252,18 +252,34 @@ function loadAddon(): NativeAddon {
   );
 }
 
-// A plain copy: the addon's own exports object is a dictionary, so each `addon.x(…)` on it would be a
-// generic lookup (one per frame written, for writeFrame).
-const addon: NativeAddon = { ...loadAddon() };
+// A plain object the addon's functions are copied into: the addon's own exports object is a
+// dictionary, so each `addon.x(…)` on it would be a generic lookup (one per frame written, for
+// writeFrame). Filled by bindAddon, when this module loads — or, while the worker start-up snapshot is
+// built (a builder cannot load an addon: src/cluster/worker-snapshot.ts), when a worker starts from it.
+const addon = {} as NativeAddon;
 
 /** @internal The loaded addon itself, for modules that keep their own typed wrappers (src/shared/native-shm.ts). */
 export const rawAddon: unknown = addon;
 
+/** Loads the addon into `addon` and sets the exports taken from it. */
+function bindAddon(): void {
+  Object.assign(addon, loadAddon());
+  FrameReader = addon.FrameReader;
+  TransferSender = addon.TransferSender;
+  UNCOUNTED_MIN_BYTES = addon.UNCOUNTED_MIN_BYTES;
+  FRAME_MAGIC = addon.FRAME_MAGIC;
+  FRAME_HEADER_BYTES = addon.FRAME_HEADER_BYTES;
+  DESCRIPTOR_FIELDS = addon.DESCRIPTOR_FIELDS;
+  MIN_STAGING_BYTES = addon.MIN_STAGING_BYTES;
+  callBreakableNative = addon.callBreakable;
+}
+
+
 /** The frame reader class (see {@link FrameReader}). */
-export const FrameReader: FrameReaderConstructor = addon.FrameReader;
+export let FrameReader: FrameReaderConstructor;
 
 /** The per-connection pool of outgoing shared-memory segments (see {@link TransferSender}). */
-export const TransferSender: TransferSenderConstructor = addon.TransferSender;
+export let TransferSender: TransferSenderConstructor;
 
 /**
  * Creates a tiny shared-memory segment named `prefix` + 16 random hex digits that holds its own name,
@@ -285,7 +301,7 @@ export function transferProbeCheck(name: string): boolean {
  * collection ({@link collectYoung}) frees them; those that outlive one are counted
  * ({@link accountSurvivors}), so long-lived arrays weigh on V8's schedule as any external memory does.
  */
-export const UNCOUNTED_MIN_BYTES: number = addon.UNCOUNTED_MIN_BYTES;
+export let UNCOUNTED_MIN_BYTES: number;
 
 /**
  * Runs a young-generation collection now and returns its number. V8 offers it only under
@@ -339,13 +355,13 @@ export function idleSpinStats(): IdleSpinStats {
 }
 
 /** 0x46535444, 'DTSF' read as a little-endian uint32: the first field of every frame. */
-export const FRAME_MAGIC: number = addon.FRAME_MAGIC;
+export let FRAME_MAGIC: number;
 /** Bytes of the fixed frame header. */
-export const FRAME_HEADER_BYTES: number = addon.FRAME_HEADER_BYTES;
+export let FRAME_HEADER_BYTES: number;
 /** Float64s per frame in a FrameReader's descriptor table. */
-export const DESCRIPTOR_FIELDS: number = addon.DESCRIPTOR_FIELDS;
+export let DESCRIPTOR_FIELDS: number;
 /** Smallest staging ArrayBuffer a FrameReader accepts. */
-export const MIN_STAGING_BYTES: number = addon.MIN_STAGING_BYTES;
+export let MIN_STAGING_BYTES: number;
 
 /**
  * Writes one frame to the non-blocking socket (or pipe/file) `fd` with gather writes straight from
@@ -432,7 +448,7 @@ export function enableNativeInterrupts(onIdleInterrupt: () => void): void {
 }
 
 /** `f(...args)`, broken by a SIGINT (an error with code ERR_SCRIPT_EXECUTION_INTERRUPTED) once enabled. */
-export const callBreakableNative: (f: Function, args: readonly unknown[]) => unknown = addon.callBreakable;
+export let callBreakableNative: (f: Function, args: readonly unknown[]) => unknown;
 
 /**
  * The OS file descriptor under a connected net.Socket (Node keeps it on the internal handle), or
@@ -442,4 +458,12 @@ export function socketFd(socket: net.Socket): number | undefined {
   const handle = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle;
   const fd = handle?.fd;
   return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
+}
+
+// Last, once every export above is declared.
+if (process.execArgv.includes('--build-snapshot')) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('node:v8') as typeof import('node:v8')).startupSnapshot.addDeserializeCallback(bindAddon);
+} else {
+  bindAddon();
 }

@@ -20,14 +20,14 @@ function exitOf(c: ChildProcess): Promise<void> {
   });
 }
 
-async function once(n: number, timeoutMs: number): Promise<number> {
+async function once(n: number, timeoutMs: number, env: NodeJS.ProcessEnv | undefined): Promise<number> {
   const children: ChildProcess[] = [];
   const closed: Array<Promise<void>> = [];
   let timer: NodeJS.Timeout | undefined;
   try {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
-      const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+      const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env });
       closed.push(new Promise((r) => c.once('close', () => r())));
       children.push(c);
     }
@@ -48,14 +48,14 @@ async function once(n: number, timeoutMs: number): Promise<number> {
 
 /**
  * Spawns n (default 4) `node -e 0` at once and waits for all to exit; `runs` (default 7) times after one
- * untimed run; returns the median.
+ * untimed run; returns the median. `env` replaces the children's environment (default: this process's).
  */
-export async function spawnNodes(n = 4, runs = 7): Promise<SpawnNodesResult> {
+export async function spawnNodes(n = 4, runs = 7, env?: NodeJS.ProcessEnv): Promise<SpawnNodesResult> {
   const count = Math.max(1, Math.min(Math.floor(n), 256));
   const r = Math.max(1, Math.min(Math.floor(runs), 100));
-  await once(count, 30_000); // warm the page cache / binary
+  await once(count, 30_000, env); // warm the page cache / binary
   const samples: number[] = [];
-  for (let i = 0; i < r; i++) samples.push(await once(count, 30_000));
+  for (let i = 0; i < r; i++) samples.push(await once(count, 30_000, env));
   await new Promise((res) => setTimeout(res, 1)); // libuv finishes closing the exited children's handles
   return { n: count, ms: median(samples), samplesMs: samples };
 }

@@ -6,6 +6,7 @@ import { ClusterManager, inheritedLoaderFlags, type AddprocsOptions } from './cl
 import type { WorkerConfig } from './worker-config';
 import { endAtExit } from './end-at-exit';
 import { splitBindAddress } from '../transport/connection';
+import { workerSnapshotFlags } from './worker-snapshot';
 
 /** The worker entry script (compiled), next to this module's directory. */
 export const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'main.js');
@@ -62,7 +63,8 @@ export class LocalManager extends ClusterManager {
   async launch(params: AddprocsOptions, launched: WorkerConfig[], notify: () => void): Promise<void> {
     const exename = params.exename ?? process.execPath;
     const transport = params.transport ?? 'unix';
-    const args = [...(params.exeflags ?? inheritedLoaderFlags()), WORKER_SCRIPT, `--transport=${transport}`];
+    // From the start-up snapshot when it changes nothing else (worker-snapshot.ts), else as a plain script.
+    const args = [...(workerSnapshotFlags(params) ?? params.exeflags ?? inheritedLoaderFlags()), WORKER_SCRIPT, `--transport=${transport}`];
     if (params.restrict === false) args.push(`--bind-to=${bindAddress ?? '0.0.0.0'}`);
     if (params.tls === true) args.push('--tls');
     for (let i = 0; i < this.np; i++) {

@@ -34,8 +34,10 @@ const MAX_FREE_BYTES = 256 * 1024 * 1024;
 /** Bytes of segments one connection may have in all (the rest of a burst goes on the socket). */
 const MAX_POOL_BYTES = 1024 * 1024 * 1024;
 
-let enabled = process.env.DISTRIBUTED_SHM_TRANSFER !== '0';
-const reserveBytes = Math.max(0, Number(process.env.DISTRIBUTED_SHM_TRANSFER_RESERVE) || 0);
+// Read from the environment when first needed, not when this module loads (a worker started from the
+// start-up snapshot loaded it when the snapshot was built: src/cluster/worker-snapshot.ts).
+let enabled: boolean | undefined;
+const reserveBytes = (): number => Math.max(0, Number(process.env.DISTRIBUTED_SHM_TRANSFER_RESERVE) || 0);
 
 let sweptOnce = false;
 
@@ -51,7 +53,7 @@ export interface SharedTransferCounts {
 
 /** Whether connections to local peers use shared memory for large segments (DISTRIBUTED_SHM_TRANSFER). */
 export function sharedTransferEnabled(): boolean {
-  return enabled;
+  return (enabled ??= process.env.DISTRIBUTED_SHM_TRANSFER !== '0');
 }
 
 /**
@@ -214,7 +216,7 @@ export class SharedTransfer {
         sweptOnce = true;
         sweepStaleSegments();
       }
-      this.sender = new TransferSender(`/dts-${process.pid}-`, MAX_FREE_BYTES, MAX_POOL_BYTES, reserveBytes, (d) => this.sendControl('offer', d));
+      this.sender = new TransferSender(`/dts-${process.pid}-`, MAX_FREE_BYTES, MAX_POOL_BYTES, reserveBytes(), (d) => this.sendControl('offer', d));
     }
     return this.sender;
   }

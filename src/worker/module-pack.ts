@@ -14,7 +14,8 @@
  * the pack was written (a rebuilt dist/ without a new pack loads from the files), and V8 checks each
  * cached compilation against its source, its version and its flags (a rejected one is compiled anew).
  *
- * Importing this module installs the pack, so it is the worker entry's first import.
+ * Importing this module installs the pack, so it is the worker entry's first import. (In the start-up
+ * snapshot it is loaded already, and installs the pack as a worker starts from the snapshot.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,10 +31,10 @@ const DIST = path.join(__dirname, '..', '..');
  * spent loading its modules).
  */
 const DIST_PREFIX = DIST + path.sep;
+// The environment is read when the pack is installed, not when this module loads: in a worker started
+// from the start-up snapshot, this module was loaded when the snapshot was built.
 /** The pack the build writes (DISTRIBUTED_TS_WORKER_PACK names another one: tests give a damaged copy). */
-export const PACK_FILE = process.env.DISTRIBUTED_TS_WORKER_PACK || path.join(DIST, 'worker-pack.bin');
-/** Set by the build script on the worker it starts: write the pack there when the worker exits. */
-const WRITE_TO = process.env.DISTRIBUTED_TS_WRITE_WORKER_PACK;
+const packFile = (): string => process.env.DISTRIBUTED_TS_WORKER_PACK || path.join(DIST, 'worker-pack.bin');
 const MAGIC = 'dts-worker-pack-1';
 
 /** What the pack did in this process (read by tests). */
@@ -101,7 +102,7 @@ function wrapped(content: string): string {
 function readPack(): Map<string, LoadedModule> | undefined {
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(PACK_FILE);
+    bytes = fs.readFileSync(packFile());
   } catch {
     packStats.ignored = 'no pack';
     return undefined;
@@ -147,10 +148,32 @@ function readPack(): Map<string, LoadedModule> | undefined {
   return modules;
 }
 
-/** Loads the worker's start-up modules from the pack (Module._compile of the files Node itself loads). */
+/** An opened pack: its modules by absolute path, and how to run one as a module's code. */
+interface OpenPack {
+  byPath: Map<string, LoadedModule>;
+  run(mod: NodeModuleInternals, m: LoadedModule): unknown;
+}
+
+/**
+ * Loads the worker's modules from the pack (Module._compile of the files Node itself loads, and the
+ * packed modules those require). The pack is read when Node first compiles a module, not before: a
+ * worker started from the start-up snapshot has its start-up modules already, and may never need it.
+ */
 function usePack(): void {
+  let pack: OpenPack | null | undefined; // not read yet | unusable | read
+  const original = M.prototype._compile;
+  M.prototype._compile = function (this: NodeModuleInternals, content: string, filename: string): unknown {
+    if (pack === undefined) pack = openPack() ?? null;
+    const m = pack?.byPath.get(filename);
+    if (pack === null || m === undefined) return original.call(this, content, filename);
+    return pack.run(this, m);
+  };
+}
+
+/** Reads the pack; undefined (with the reason in packStats.ignored) when it cannot be used. */
+function openPack(): OpenPack | undefined {
   const modules = readPack();
-  if (modules === undefined) return;
+  if (modules === undefined) return undefined;
   packStats.packed = modules.size;
   const byPath = new Map<string, LoadedModule>();
   for (const m of modules.values()) byPath.set(m.abs, m);
@@ -192,13 +215,7 @@ function usePack(): void {
     mod.loaded = true;
     return mod.exports;
   };
-  // The modules the entry requires come through Node's loader: compile those from the pack too.
-  const original = M.prototype._compile;
-  M.prototype._compile = function (this: NodeModuleInternals, content: string, filename: string): unknown {
-    const m = byPath.get(filename);
-    if (m === undefined) return original.call(this, content, filename);
-    return run(this, m);
-  };
+  return { byPath, run };
 }
 
 /** Build mode: compile from the files as usual, note each module and its requests, write the pack at exit. */
@@ -259,8 +276,16 @@ function writePackAtExit(to: string): void {
 function install(): void {
   // With source maps on, Node's own compile registers each module's map: leave loading to Node.
   if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true) return;
-  if (WRITE_TO !== undefined && WRITE_TO !== '') writePackAtExit(WRITE_TO);
+  // Set by the build script on the worker it starts: write the pack there when the worker exits.
+  const writeTo = process.env.DISTRIBUTED_TS_WRITE_WORKER_PACK;
+  if (writeTo !== undefined && writeTo !== '') writePackAtExit(writeTo);
   else usePack();
 }
 
-install();
+if (process.execArgv.includes('--build-snapshot')) {
+  // In the start-up snapshot's builder: install in the worker that starts from the snapshot.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('node:v8') as typeof import('node:v8')).startupSnapshot.addDeserializeCallback(install);
+} else {
+  install();
+}
