@@ -70,6 +70,9 @@ function load(file, parent) {
   return rec.exports;
 }
 
+// Built-ins a worker loads as it starts that its modules do not load themselves: a server's first
+// listen() loads the cluster module (and it child_process and dgram).
+require('node:cluster');
 load(PACK, undefined); // first, as in main.js: modules the worker loads later come from the pack
 load(ENTRY, undefined);
 const { runWorker } = records.get(ENTRY).exports;

@@ -243,8 +243,10 @@ function loadAddon(): NativeAddon {
   for (const file of candidates) {
     if (fs.existsSync(file)) {
       addonPath = file;
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(file) as NativeAddon;
+      // Straight to dlopen: `require` would resolve and realpath the file first (only this module loads it).
+      const mod = { exports: {} as NativeAddon };
+      process.dlopen(mod, file);
+      return mod.exports;
     }
   }
   throw new Error(
