@@ -6,7 +6,9 @@
  *   - `remotecall_fetch(x => x, w, Float64Array(1e7))` (80 MB each way) vs bare sockets with `onread`
  *     into a preallocated buffer (and memcpy for reference): on the socket path (Unix and TCP), and
  *     through shared memory (local workers on a Unix socket, the default);
- *   - `addprocs(4)` until all four answer `myid()` vs four bare `node -e 0` started at once.
+ *   - `addprocs(4)` until all four answer `myid()` vs four bare `node -e 0` started at once (also with
+ *     workers started without the start-up snapshot, and, when NODE_EXTRA_CA_CERTS is set, with it unset
+ *     on both sides).
  * (The codec figure is bench/codec.ts.) Prints a table and writes bench/results/core.json.
  *
  *     npm run build && node dist/bench/core.js [--quick] [--only=roundtrip,bulk,shared,addprocs]
