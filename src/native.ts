@@ -276,7 +276,6 @@ function bindAddon(): void {
   callBreakableNative = addon.callBreakable;
 }
 
-
 /** The frame reader class (see {@link FrameReader}). */
 export let FrameReader: FrameReaderConstructor;
 
