@@ -24,6 +24,13 @@ function giveUp(why) {
   process.exit(0);
 }
 
+function builderEnv(modulesFile) {
+  const env = { ...process.env, DISTRIBUTED_TS_SNAPSHOT_MODULES: modulesFile };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_V8_COVERAGE;
+  return env;
+}
+
 async function main() {
   fs.rmSync(stampFile, { force: true }); // first: a half-written blob is never used
   fs.rmSync(blob, { force: true });
@@ -35,7 +42,9 @@ async function main() {
       // --no-warnings: the builder warns that `vm` and `module` are not verified in snapshots; the smoke
       // test below is what checks this one.
       ['--no-warnings', '--snapshot-blob', path.join(tmp, 'worker.blob'), '--build-snapshot', path.join(__dirname, 'worker-snapshot-entry.js')],
-      { env: { ...process.env, DISTRIBUTED_TS_SNAPSHOT_MODULES: modulesFile }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, encoding: 'utf8' },
+      // Without NODE_OPTIONS: workers start from the blob only without it, and V8 refuses a blob built
+      // with V8 flags the worker lacks.
+      { env: builderEnv(modulesFile), stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, encoding: 'utf8' },
     );
     if (built.status !== 0) giveUp(`the builder failed: ${(built.stderr || built.error?.message || `exit ${built.status}`).trim().split('\n').slice(0, 6).join(' | ')}`);
     fs.renameSync(path.join(tmp, 'worker.blob'), blob);
@@ -54,7 +63,7 @@ async function main() {
     fs.renameSync(part, stampFile);
     const d = require(path.join(root, 'dist', 'src', 'index.js'));
     const snap = require(path.join(root, 'dist', 'src', 'cluster', 'worker-snapshot.js'));
-    const [w] = await d.addprocs(1);
+    const [w] = await d.addprocs(1, { env: { NODE_OPTIONS: '', NODE_V8_COVERAGE: '' } });
     if (snap.snapshotUnusedBecause !== '') throw new Error(`addprocs did not use it: ${snap.snapshotUnusedBecause}`);
     const fromBlob = await d.remotecall_fetch(() => process.execArgv.includes('--snapshot-blob'), w);
     const answers = [await d.remotecall_fetch(d.myid, w), await d.remotecall_fetch((x) => x + 1, w, 41), await d.remotecall_fetch(() => typeof globalThis.pmap, w)];

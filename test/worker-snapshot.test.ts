@@ -129,7 +129,7 @@ test('on a snapshot worker the rest of the package loads on first use, from the 
   await rmprocs(w);
 });
 
-test('with DISTRIBUTED_TS_WORKER_SNAPSHOT=0, or flags or an executable of the caller\'s, workers start as plain scripts', async () => {
+test('with DISTRIBUTED_TS_WORKER_SNAPSHOT=0, flags or an executable of the caller\'s, or NODE_OPTIONS, workers start as plain scripts', async () => {
   const [a] = await addprocs(1, { env: { DISTRIBUTED_TS_WORKER_SNAPSHOT: '0' } });
   expect(snapshot.snapshotUnusedBecause).toBe('DISTRIBUTED_TS_WORKER_SNAPSHOT=0');
   const [b] = await addprocs(1, { exeflags: ['--no-warnings'] });
@@ -143,6 +143,12 @@ test('with DISTRIBUTED_TS_WORKER_SNAPSHOT=0, or flags or an executable of the ca
   }
   expect(await remotecall_fetch(() => process.execArgv, b)).toEqual(['--no-warnings']);
   await rmprocs(a, b, c);
+  // NODE_OPTIONS with a V8 flag: V8 would refuse the snapshot and the worker would exit at once.
+  const [d] = await addprocs(1, { env: { NODE_OPTIONS: '--max-old-space-size=512' } });
+  expect(snapshot.snapshotUnusedBecause).toBe('NODE_OPTIONS is set for the worker');
+  expect(await fromSnapshot(d)).toBe(false);
+  expect(await remotecall_fetch(() => process.env.NODE_OPTIONS, d)).toBe('--max-old-space-size=512');
+  await rmprocs(d);
 });
 
 test('a snapshot older than a module in it, or built by another Node, is not used: workers start as plain scripts', async () => {

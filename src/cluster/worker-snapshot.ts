@@ -8,7 +8,8 @@
  *
  * LocalManager starts a worker from it only when that changes nothing else: the worker would run this
  * very Node executable with no flags of the caller's (no `exename`, `exeflags` or inherited loader
- * flags, which a snapshot may not honour), the blob was built by this Node version for this platform,
+ * flags, which a snapshot may not honour, and no NODE_OPTIONS: V8 refuses to start from a snapshot
+ * built without the V8 flags a worker is given), the blob was built by this Node version for this platform,
  * and every module in it still has the size and modification time it had then (a rebuilt dist/ without
  * a new snapshot starts workers the usual way). `DISTRIBUTED_TS_WORKER_SNAPSHOT=0`, in this process's
  * environment or the worker's (`addprocs(n, { env })`), turns it off.
@@ -97,6 +98,15 @@ export function workerSnapshotFlags(params: AddprocsOptions): string[] | undefin
   if ((params.exename ?? process.execPath) !== process.execPath || (params.exeflags ?? inheritedLoaderFlags()).length > 0) {
     snapshotUnusedBecause = 'the worker is started with an executable or flags of the caller\'s';
     return undefined;
+  }
+  // Node options in the worker's environment: V8 refuses a snapshot built without the V8 flags among
+  // them (even --max-old-space-size), and the worker would exit before it started.
+  for (const name of ['NODE_OPTIONS', 'NODE_V8_COVERAGE']) {
+    const value = params.env?.[name] ?? process.env[name];
+    if (value !== undefined && value.trim() !== '') {
+      snapshotUnusedBecause = `${name} is set for the worker`;
+      return undefined;
+    }
   }
   if (!stampHolds()) return undefined;
   snapshotUnusedBecause = '';
