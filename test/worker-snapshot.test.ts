@@ -21,6 +21,12 @@ afterAll(async () => {
   expect(childWorkers()).toEqual([]);
 });
 
+/**
+ * What these workers are given so that the snapshot applies whatever this test process's environment
+ * holds (NODE_OPTIONS for the worker turns it off: see the opt-out test).
+ */
+const PLAIN_NODE = { NODE_OPTIONS: '', NODE_V8_COVERAGE: '' };
+
 /** Whether worker `w` was started with `--snapshot-blob`. */
 function fromSnapshot(w: number): Promise<boolean> {
   return remotecall_fetch(() => process.execArgv.includes('--snapshot-blob'), w);
@@ -36,7 +42,7 @@ test('the build wrote a snapshot and its record, naming this Node and the module
 });
 
 test('a local worker starts from the snapshot, its modules are modules of Node\'s loader, and it serves calls', async () => {
-  const [w] = await addprocs(1);
+  const [w] = await addprocs(1, { env: PLAIN_NODE });
   expect(snapshot.snapshotUnusedBecause).toBe('');
   expect(await fromSnapshot(w)).toBe(true);
   const seen = await remotecall_fetch(() => {
@@ -75,7 +81,7 @@ test('a local worker starts from the snapshot, its modules are modules of Node\'
 });
 
 test('a snapshot worker reads its environment when it starts, not when the snapshot was built', async () => {
-  const [w] = await addprocs(1, { env: { DISTRIBUTED_SHM_TRANSFER: '0', DTS_SNAPSHOT_PROBE: 'here' } });
+  const [w] = await addprocs(1, { env: { ...PLAIN_NODE, DISTRIBUTED_SHM_TRANSFER: '0', DTS_SNAPSHOT_PROBE: 'here' } });
   expect(await fromSnapshot(w)).toBe(true);
   expect(await remotecall_fetch(() => process.env.DTS_SNAPSHOT_PROBE, w)).toBe('here');
   // Shared-memory transfer reads DISTRIBUTED_SHM_TRANSFER when first asked: off on this worker.
@@ -90,7 +96,7 @@ test('a snapshot worker reads its environment when it starts, not when the snaps
 });
 
 test('on a snapshot worker the rest of the package loads on first use, from the pack, and interrupt works', async () => {
-  const [w] = await addprocs(1);
+  const [w] = await addprocs(1, { env: PLAIN_NODE });
   expect(await fromSnapshot(w)).toBe(true);
   const packStats = (): Promise<Record<string, unknown>> =>
     remotecall_fetch(() => {
@@ -130,12 +136,12 @@ test('on a snapshot worker the rest of the package loads on first use, from the 
 });
 
 test('with DISTRIBUTED_TS_WORKER_SNAPSHOT=0, flags or an executable of the caller\'s, or NODE_OPTIONS, workers start as plain scripts', async () => {
-  const [a] = await addprocs(1, { env: { DISTRIBUTED_TS_WORKER_SNAPSHOT: '0' } });
+  const [a] = await addprocs(1, { env: { ...PLAIN_NODE, DISTRIBUTED_TS_WORKER_SNAPSHOT: '0' } });
   expect(snapshot.snapshotUnusedBecause).toBe('DISTRIBUTED_TS_WORKER_SNAPSHOT=0');
-  const [b] = await addprocs(1, { exeflags: ['--no-warnings'] });
+  const [b] = await addprocs(1, { env: PLAIN_NODE, exeflags: ['--no-warnings'] });
   expect(snapshot.snapshotUnusedBecause).toMatch(/flags of the caller/);
   // The same Node by another name: still the caller's choice of executable.
-  const [c] = await addprocs(1, { exename: `${path.dirname(process.execPath)}/./${path.basename(process.execPath)}` });
+  const [c] = await addprocs(1, { env: PLAIN_NODE, exename: `${path.dirname(process.execPath)}/./${path.basename(process.execPath)}` });
   expect(snapshot.snapshotUnusedBecause).toMatch(/executable or flags/);
   for (const w of [a, b, c]) {
     expect(await fromSnapshot(w)).toBe(false);
@@ -172,7 +178,7 @@ test('a snapshot older than a module in it, or built by another Node, is not use
   try {
     for (const [name, file, why] of cases) {
       snapshot.useSnapshotStamp(file);
-      const [w] = await addprocs(1);
+      const [w] = await addprocs(1, { env: PLAIN_NODE });
       expect({ name, why: snapshot.snapshotUnusedBecause }).toEqual({ name, why: expect.stringMatching(why) });
       expect(await fromSnapshot(w)).toBe(false);
       expect(await remotecall_fetch((x: number) => x - 1, w, 5)).toBe(4);
@@ -182,7 +188,7 @@ test('a snapshot older than a module in it, or built by another Node, is not use
     snapshot.useSnapshotStamp(undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const [w] = await addprocs(1);
+  const [w] = await addprocs(1, { env: PLAIN_NODE });
   expect(await fromSnapshot(w)).toBe(true);
   await rmprocs(w);
 });
