@@ -16,10 +16,13 @@ const { spawnSync } = require('node:child_process');
 const root = path.join(__dirname, '..');
 const blob = path.join(root, 'dist', 'worker-snapshot.blob');
 const stampFile = path.join(root, 'dist', 'worker-snapshot.json');
+/** The builder's scratch directory (removed however this script ends). */
+let tmp;
 
 function giveUp(why) {
   fs.rmSync(blob, { force: true });
   fs.rmSync(stampFile, { force: true });
+  if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
   console.warn(`warning: no worker snapshot (${why}); workers start from dist/src/worker/main.js`);
   process.exit(0);
 }
@@ -34,19 +37,19 @@ function builderEnv(modulesFile) {
 async function main() {
   fs.rmSync(stampFile, { force: true }); // first: a half-written blob is never used
   fs.rmSync(blob, { force: true });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dts-snapshot-'));
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dts-snapshot-'));
   try {
     const modulesFile = path.join(tmp, 'modules.json');
     const built = spawnSync(
       process.execPath,
-      // --no-warnings: the builder warns that `vm` and `module` are not verified in snapshots; the smoke
-      // test below is what checks this one.
+      // --no-warnings: the builder warns that `vm`, `module` and `cluster` are not verified in
+      // snapshots; the smoke test below is what checks this one.
       ['--no-warnings', '--snapshot-blob', path.join(tmp, 'worker.blob'), '--build-snapshot', path.join(__dirname, 'worker-snapshot-entry.js')],
       // Without NODE_OPTIONS: workers start from the blob only without it, and V8 refuses a blob built
       // with V8 flags the worker lacks.
       { env: builderEnv(modulesFile), stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, encoding: 'utf8' },
     );
-    if (built.status !== 0) giveUp(`the builder failed: ${(built.stderr || built.error?.message || `exit ${built.status}`).trim().split('\n').slice(0, 6).join(' | ')}`);
+    if (built.status !== 0) throw new Error(`the builder failed: ${(built.stderr || built.error?.message || `exit ${built.status}`).trim().split('\n').slice(0, 6).join(' | ')}`);
     fs.renameSync(path.join(tmp, 'worker.blob'), blob);
     const modules = JSON.parse(fs.readFileSync(modulesFile, 'utf8'));
     const stamp = {
