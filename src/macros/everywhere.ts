@@ -20,7 +20,7 @@ import { asRemoteException } from '../remote/future';
 import { remotecall_fetch } from '../remote/remotecall';
 import { asTask, internally } from '../parallel/sync-scope';
 import * as vm from 'node:vm';
-import { runInGlobalScope, sandboxedGlobals, setBeforeFirstCompile, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
+import { dynamicImportOptions, runInGlobalScope, sandboxedGlobals, setBeforeFirstCompile, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
 import { registry } from '../serialization/wire-codec';
 import { installWorkerGlobals } from '../worker/globals';
 import { installSelfResolution } from '../cli/self-resolve';
@@ -143,7 +143,7 @@ function runCode(code: string, classes: string[]): void {
     runInGlobalScope(code, { filename: `everywhere-${++scriptCount}.js` });
   } else {
     // Compiled as a script first, so what is not a valid script fails the same way it always did.
-    const script = cached(scripts, code, () => new vm.Script(code, { filename: `everywhere-${++scriptCount}.js` }));
+    const script = cached(scripts, code, () => new vm.Script(code, { filename: `everywhere-${++scriptCount}.js`, ...dynamicImportOptions(code) }));
     // A script run builds a new top-level function each time; code that declares nothing is run as a
     // function compiled once instead (called with the global object as `this`, as a script sees it).
     const body = cached(bodies, code, () => (classes.length === 0 && !DECLARES.test(code) ? vm.compileFunction(code, [], { filename: `everywhere-${scriptCount}.js` }) : null));

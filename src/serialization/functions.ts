@@ -347,9 +347,19 @@ function bindingValue(name: string, binding: string): unknown {
  * code was loaded into (a test runner's sandbox), so that its globals are the ones shipped code reads.
  */
 export function runInGlobalScope(code: string, options: vm.RunningScriptOptions & { filename: string }): unknown {
-  if (!sandboxed) return vm.runInThisContext(code, options);
+  if (!sandboxed) return vm.runInThisContext(code, { ...options, ...dynamicImportOptions(code) });
   return globalEval(`${code}\n//# sourceURL=${options.filename}`);
 }
+/**
+ * @internal The vm options that let code compiled from `code` load modules dynamically (none for code
+ * that cannot: the module that knows how loads only when needed).
+ */
+export function dynamicImportOptions(code: string): Pick<vm.ScriptOptions, 'importModuleDynamically'> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return MAY_LOAD_MODULES.test(code) ? (require('./dynamic-import') as typeof import('./dynamic-import')).importOptions(code) : {};
+}
+/** What a dynamic import looks like in source text (a false positive costs only the options). */
+const MAY_LOAD_MODULES = /\bimport\s*\(/;
 /** Whether this module runs in a vm context other than the main one (jest's): then only eval reaches its globals. */
 const sandboxed = vm.runInThisContext('globalThis') !== globalThis;
 
