@@ -6,9 +6,6 @@
  */
 import * as vm from 'node:vm';
 
-/** Whether source text may call import() (a false positive costs only the option). */
-const MAY_IMPORT = /\bimport\s*\(/;
-
 /** What vm's `importModuleDynamically` option takes. */
 type ImportOption = vm.ScriptOptions['importModuleDynamically'];
 /** Node's marker for "the main context's loader" (Node 20.12 and later; before, import() stays unsupported). */
@@ -17,15 +14,15 @@ const MAIN_LOADER = (vm as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: unk
 let primed = false;
 
 /**
- * @internal The vm options that give `source` a working `import()`: none when it has no import() (or
- * this Node lacks the loader marker).
+ * @internal The vm options that give compiled code a working `import()` (none when this Node lacks the
+ * loader marker). Loaded by functions.ts only for source that may call it.
  *
  * ```ts
- * vm.runInThisContext(code, { filename, ...importOptions(code) });
+ * vm.runInThisContext(code, { filename, ...importOptions() });
  * ```
  */
-export function importOptions(source: string): { importModuleDynamically?: ImportOption } {
-  if (MAIN_LOADER === undefined || !MAY_IMPORT.test(source)) return {};
+export function importOptions(): { importModuleDynamically?: ImportOption } {
+  if (MAIN_LOADER === undefined) return {};
   if (!primed) prime();
   return { importModuleDynamically: MAIN_LOADER };
 }
@@ -44,8 +41,7 @@ function prime(): void {
     (emit as (...a: unknown[]) => void).call(this, warning, ...rest);
   } as typeof process.emitWarning;
   try {
-    // (Spaced so that no module of the package's holds the text "import(": see module-pack.ts.)
-    const loaded = vm.runInThisContext("import ('node:path')", { filename: 'distributed-ts-import-primer.js', importModuleDynamically: MAIN_LOADER }) as Promise<unknown>;
+    const loaded = vm.runInThisContext("import('node:path')", { filename: 'distributed-ts-import-primer.js', importModuleDynamically: MAIN_LOADER }) as Promise<unknown>;
     loaded.catch(() => undefined);
   } finally {
     process.emitWarning = emit;

@@ -352,11 +352,12 @@ export function runInGlobalScope(code: string, options: vm.RunningScriptOptions 
 }
 /**
  * @internal The vm options that let code compiled from `code` load modules dynamically (none for code
- * that cannot: the module that knows how loads only when needed).
+ * that cannot; dynamic-import.ts loads only when some code can: this module must not hold that
+ * expression itself, as a module holding it is compiled by Node's loader rather than from the pack).
  */
 export function dynamicImportOptions(code: string): Pick<vm.ScriptOptions, 'importModuleDynamically'> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return MAY_LOAD_MODULES.test(code) ? (require('./dynamic-import') as typeof import('./dynamic-import')).importOptions(code) : {};
+  return MAY_LOAD_MODULES.test(code) ? (require('./dynamic-import') as typeof import('./dynamic-import')).importOptions() : {};
 }
 /** What a dynamic import looks like in source text (a false positive costs only the options). */
 const MAY_LOAD_MODULES = /\bimport\s*\(/;
