@@ -1,8 +1,9 @@
 /**
- * `import()` inside code compiled from text on a worker (src/serialization/dynamic-import.ts): shipped
- * functions and `everywhere`'s code load modules dynamically, on workers started from the snapshot and
- * through the pack alike, with specifiers resolved from the worker's working directory, and without
- * Node's experimental-feature warning reaching the user.
+ * Loading modules from code compiled from text on a worker: `import()` in shipped functions and
+ * `everywhere`'s code (src/serialization/dynamic-import.ts), and `require` in a shipped function of a
+ * CommonJS module, on workers started from the snapshot and through the pack alike, with specifiers
+ * resolved from the worker's working directory, and without Node's experimental-feature warning
+ * reaching the user.
  */
 import * as path from 'node:path';
 import { ROOT, childWorkers, dts, eventually, teardown } from './helpers';
@@ -66,4 +67,14 @@ test("Node's experimental-feature warning for the loader is held back; the worke
     se.mockRestore();
   }
   expect(err.join('')).not.toMatch(/ExperimentalWarning|USE_MAIN_CONTEXT_DEFAULT_LOADER/);
+});
+
+test("require in a shipped function is the worker's own, resolving from its working directory", async () => {
+  // This file is CommonJS under ts-jest: `require` here is its module's, which cannot travel.
+  for (const w of [fromSnapshot, throughPack]) {
+    expect(await remotecall_fetch(() => (require('node:path') as typeof import('node:path')).sep, w)).toBe('/');
+  }
+  expect(await remotecall_fetch(() => (require('./dummy-module.js') as Record<string, unknown>) !== undefined, throughPack)).toBe(true);
+  // A global require (`node -e`, the REPL) is bound the same way.
+  expect(await remotecall_fetch(fromSource<() => string>("() => require('node:os').EOL"), fromSnapshot)).toBe('\n');
 });

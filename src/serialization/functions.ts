@@ -14,7 +14,7 @@
  * (TypeScript's `(0, distributed_ts_1.myid)()`, esbuild's `import_DummyModule.MyType`): when every name is
  * an export of this package the target binds `X` to its own copy of the package; when they are all
  * exports of exactly one module loaded with `everywhere({ import })` / `-L`, to that module (imported on
- * first use). Compiler helpers (esbuild's `__name`) are bound to equivalents. Any other free identifier
+ * first use). Compiler helpers (esbuild's `__name`) and `require` are bound to the target's equivalents. Any other free identifier
  * is a captured local variable when the inspector finds it in the function's closure (closure-capture.ts:
  * its current value travels with each call, again only after a change, and the target binds it around
  * its copy of the function, as Julia ships closures); otherwise it is looked up in the target's global
@@ -209,11 +209,21 @@ const moduleExportNames = new Map<string, Set<string>>();
 let analysisEpoch = 0;
 
 /**
- * Helpers that compilers insert into function bodies, bound on the target to equivalents: esbuild's
- * (and so tsx's) `keepNames` wraps named functions in `__name(fn, "name")`.
+ * Names bound on the target to its own equivalents, each made when first bound there: the helpers
+ * compilers insert into function bodies (esbuild's, and so tsx's, `keepNames` wraps named functions in
+ * `__name(fn, "name")`), and a CommonJS module's `require`, which resolves there as from the working
+ * directory, as a dynamic import in shipped code does (the caller's own `require` cannot travel: it closes
+ * over its module).
  */
-const HELPERS: Record<string, unknown> = {
-  __name: (target: object, value: string) => Object.defineProperty(target, 'name', { value, configurable: true }),
+const HELPERS: Record<string, () => unknown> = {
+  __name: () => (target: object, value: string) => Object.defineProperty(target, 'name', { value, configurable: true }),
+  require: () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createRequire } = require('node:module') as typeof import('node:module');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { join } = require('node:path') as typeof import('node:path');
+    return createRequire(join(process.cwd(), '[shipped function]'));
+  },
 };
 const HELPER_BINDING = '#helper';
 const PACKAGE_BINDING = '';
@@ -291,11 +301,16 @@ function analyse(fn: Function, source: string): Shipped {
   const globals: string[] = [];
   const aliases: string[] = [];
   for (const name of analysis.free) {
-    if (baselineGlobals.has(name)) continue;
+    if (baselineGlobals.has(name) && name !== 'require') continue;
     const own = Object.prototype.hasOwnProperty.call(g, name);
     const props = analysis.memberOnly.get(name);
+    // (A global `require` too is bound on the target: `node -e` and the REPL have one.)
     const binding =
-      own ? undefined : name in HELPERS ? HELPER_BINDING : props === undefined || !COMPILER_BINDING.test(name) ? undefined : importBinding(props);
+      name in HELPERS && (!own || name === 'require')
+        ? HELPER_BINDING
+        : own || props === undefined || !COMPILER_BINDING.test(name)
+          ? undefined
+          : importBinding(props);
     if (binding !== undefined) aliases.push(name, binding);
     else globals.push(name);
   }
@@ -334,7 +349,7 @@ function bindingValue(name: string, binding: string): unknown {
   if (binding === PACKAGE_BINDING) return thePackage();
   if (binding === HELPER_BINDING) {
     if (!(name in HELPERS)) throw new Error(`unknown compiler helper ${name}`);
-    return HELPERS[name];
+    return HELPERS[name]();
   }
   if (!moduleExports.has(binding)) loadModuleSync(binding);
   const exports = moduleExports.get(binding);
