@@ -131,6 +131,14 @@ test('a worker loads its start-up modules from the pack the build wrote, each co
   // The start-up modules come from the pack; the rest of the package waits in it for first use.
   expect(stats!.fromPack as number).toBeGreaterThan(20);
   expect(stats!.packed as number).toBeGreaterThan(stats!.fromPack as number);
+  // Every package module it has loaded came from the pack, but the entry and the pack's reader (a
+  // module whose text holds a dynamic import, even in a comment, would be left out of the pack).
+  const loaded = await remotecall_fetch(() => {
+    const cache = (process as unknown as { mainModule: { constructor: { _cache: Record<string, unknown> } } }).mainModule.constructor._cache;
+    return Object.keys(cache).filter((k) => /[\\/]dist[\\/]src[\\/]/.test(k)).map((k) => k.replace(/^.*[\\/]dist[\\/]src[\\/]/, ''));
+  }, w);
+  expect(loaded).toEqual(expect.arrayContaining(['worker/main.js', 'worker/module-pack.js']));
+  expect(stats!.fromPack).toBe(loaded.length - 2);
   expect(await remotecall_fetch(() => typeof (globalThis as unknown as Record<string, unknown>).pmap, w)).toBe('function');
   const after = await packStatsOf(w);
   expect(after).toMatchObject({ fromPack: stats!.packed, rejected: 0 });

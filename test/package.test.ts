@@ -1,5 +1,8 @@
 /** The package is importable both ways, by its name, from the compiled output. */
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ROOT } from './helpers';
 
 jest.setTimeout(30_000);
@@ -17,9 +20,6 @@ test("import { addprocs } from 'distributed-ts' works", () => {
 
 test('loading the package stays light: no node:crypto, undici, child_process or piscina until needed', () => {
   // A script file, not `node -e` (eval mode loads node:crypto itself).
-  const fs = require('node:fs') as typeof import('node:fs');
-  const os = require('node:os') as typeof import('node:os');
-  const path = require('node:path') as typeof import('node:path');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dts-load-'));
   const script = path.join(dir, 'load.js');
   try {
@@ -41,9 +41,6 @@ test('loading the package stays light: no node:crypto, undici, child_process or 
 });
 
 describe('an installed copy of the package (npm pack\'s files, with the times npm gives them)', () => {
-  const fs = require('node:fs') as typeof import('node:fs');
-  const os = require('node:os') as typeof import('node:os');
-  const path = require('node:path') as typeof import('node:path');
   /** What npm pack would put in the tarball (without running prepare). */
   const packed = (): string[] => {
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

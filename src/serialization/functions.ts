@@ -14,8 +14,8 @@
  * (TypeScript's `(0, distributed_ts_1.myid)()`, esbuild's `import_DummyModule.MyType`): when every name is
  * an export of this package the target binds `X` to its own copy of the package; when they are all
  * exports of exactly one module loaded with `everywhere({ import })` / `-L`, to that module (imported on
- * first use). Compiler helpers (esbuild's `__name`) and `require` are bound to the target's equivalents. Any other free identifier
- * is a captured local variable when the inspector finds it in the function's closure (closure-capture.ts:
+ * first use). Compiler helpers (esbuild's `__name`) and `require` are bound to the target's equivalents.
+ * Any other free identifier is a captured local variable when the inspector finds it in the function's closure (closure-capture.ts:
  * its current value travels with each call, again only after a change, and the target binds it around
  * its copy of the function, as Julia ships closures); otherwise it is looked up in the target's global
  * scope, and a miss fails with a ReferenceError that names it and says how to fix it (Julia's UndefVarError).
@@ -301,16 +301,12 @@ function analyse(fn: Function, source: string): Shipped {
   const globals: string[] = [];
   const aliases: string[] = [];
   for (const name of analysis.free) {
-    if (baselineGlobals.has(name) && name !== 'require') continue;
     const own = Object.prototype.hasOwnProperty.call(g, name);
+    // A global `require` (`node -e`, the REPL) is bound on the target too.
+    const helper = name in HELPERS && (!own || name === 'require');
+    if (baselineGlobals.has(name) && !helper) continue;
     const props = analysis.memberOnly.get(name);
-    // (A global `require` too is bound on the target: `node -e` and the REPL have one.)
-    const binding =
-      name in HELPERS && (!own || name === 'require')
-        ? HELPER_BINDING
-        : own || props === undefined || !COMPILER_BINDING.test(name)
-          ? undefined
-          : importBinding(props);
+    const binding = helper ? HELPER_BINDING : own || props === undefined || !COMPILER_BINDING.test(name) ? undefined : importBinding(props);
     if (binding !== undefined) aliases.push(name, binding);
     else globals.push(name);
   }
@@ -366,9 +362,9 @@ export function runInGlobalScope(code: string, options: vm.RunningScriptOptions 
   return globalEval(`${code}\n//# sourceURL=${options.filename}`);
 }
 /**
- * @internal The vm options that let code compiled from `code` load modules dynamically (none for code
- * that cannot; dynamic-import.ts loads only when some code can: this module must not hold that
- * expression itself, as a module holding it is compiled by Node's loader rather than from the pack).
+ * @internal The vm options that let code compiled from `code` load modules dynamically; none for code
+ * that does not, so dynamic-import.ts loads only when needed. (This module must not contain the
+ * expression itself, even in a comment: module-pack.ts leaves such modules out of the pack.)
  */
 export function dynamicImportOptions(code: string): Pick<vm.ScriptOptions, 'importModuleDynamically'> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
