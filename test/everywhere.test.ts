@@ -18,6 +18,9 @@ afterAll(teardown);
 declare const globalThis: Record<string, unknown>;
 declare const ew_x: number;
 declare const ew_f: (a: number) => number;
+declare const ew_eol: string;
+declare const ew_pkg: string;
+declare const ew_cpus: () => boolean;
 declare class EwPoint {
   x: number;
   constructor(x: number);
@@ -45,6 +48,16 @@ test('a code string runs in every global scope: const, function and class become
   // redefinition works (Julia's REPL lets you redefine)
   await everywhere('const ew_x = 8');
   expect(await fetchfrom(w[1], () => ew_f(1))).toBe(9);
+});
+
+test('a code string can require modules on every process, resolved from the working directory', async () => {
+  // A script's top level has no require of its own (jest's sandbox neither): everywhere gives it one.
+  await everywhere('var ew_eol = require("node:os").EOL; const ew_pkg = require("./package.json").name');
+  expect(globalThis.ew_eol).toBe('\n');
+  for (const p of w) expect(await fetchfrom(p, () => [ew_eol, ew_pkg])).toEqual(['\n', 'distributed-ts']);
+  // Functions defined there keep it.
+  await everywhere('function ew_cpus() { return require("node:os").cpus().length > 0 }');
+  for (const p of w) expect(await fetchfrom(p, () => ew_cpus())).toBe(true);
 });
 
 test('code that declares nothing runs afresh each time, with the global object as this, strict or not', async () => {

@@ -20,7 +20,7 @@ import { asRemoteException } from '../remote/future';
 import { remotecall_fetch } from '../remote/remotecall';
 import { asTask, internally } from '../parallel/sync-scope';
 import * as vm from 'node:vm';
-import { dynamicImportOptions, runInGlobalScope, sandboxedGlobals, setBeforeFirstCompile, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
+import { dynamicImportOptions, ensureGlobalRequire, runInGlobalScope, sandboxedGlobals, setBeforeFirstCompile, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
 import { registry } from '../serialization/wire-codec';
 import { installWorkerGlobals } from '../worker/globals';
 import { installSelfResolution } from '../cli/self-resolve';
@@ -137,8 +137,12 @@ const DECLARES = /\b(?:var|let|const|function|class|eval|arguments|import|export
 /** Declaration-free code compiled as a function (null: it must run as a script), by its text. */
 const bodies = new Map<string, Function | null>();
 
+/** Code that may call `require` (a word test: a false positive only defines the global early). */
+const MAY_REQUIRE = /\brequire\b/;
+
 function runCode(code: string, classes: string[]): void {
   ensurePackageInScope();
+  if (MAY_REQUIRE.test(code)) ensureGlobalRequire();
   if (sandboxedGlobals()) {
     runInGlobalScope(code, { filename: `everywhere-${++scriptCount}.js` });
   } else {
@@ -240,7 +244,8 @@ function checkProcs(procs: readonly number[] | undefined): readonly number[] {
 /**
  * Runs code on every process (or on `procs`), in parallel, and resolves to `undefined` once all are done
  * (Julia's `@everywhere`). A code string runs in each process's global scope, so its declarations become
- * globals there; a function runs with `args`; `{ import: specifier }` loads a module on the caller first
+ * globals there, and may call `require` (resolved from the working directory; a global scope without
+ * one gets one); a function runs with `args`; `{ import: specifier }` loads a module on the caller first
  * and then everywhere else, so its exports travel by reference. Failures are gathered into a
  * `CompositeException` holding one `RemoteException` per failed process. Inside `sync`, the everywhere
  * is one task the block waits for, its part on this process included.
@@ -248,6 +253,7 @@ function checkProcs(procs: readonly number[] | undefined): readonly number[] {
  * ```ts
  * await everywhere('function rand2(...dims) { return dims.map(() => 2 * Math.random()) }');
  * await fetchfrom(':any', () => rand2(2, 2));
+ * await everywhere('var os = require("node:os")');
  * await everywhere((n: number) => { globalThis.n = n }, { args: [10] });
  * await everywhere({ import: './DummyModule' });
  * ```

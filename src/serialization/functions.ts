@@ -354,6 +354,16 @@ function bindingValue(name: string, binding: string): unknown {
 }
 
 /**
+ * @internal Gives the global scope a `require` when it has none, resolving from the working directory as
+ * shipped functions' does: code run by `everywhere` is a script, whose top level has no module
+ * `require`. (`node -e` and the REPL have a global one already: it is kept.)
+ */
+export function ensureGlobalRequire(): void {
+  if (typeof (globalThis as { require?: unknown }).require === 'function') return;
+  Object.defineProperty(globalThis, 'require', { value: HELPERS.require(), writable: true, configurable: true, enumerable: false });
+}
+
+/**
  * Runs a script in the global scope this module sees: the process's main context, or the vm context this
  * code was loaded into (a test runner's sandbox), so that its globals are the ones shipped code reads.
  */
