@@ -6,7 +6,8 @@
  *   - `remotecall_fetch(x => x, w, Float64Array(1e7))` (80 MB each way) vs bare sockets with `onread`
  *     into a preallocated buffer (and memcpy for reference): on the socket path (Unix and TCP), and
  *     through shared memory (local workers on a Unix socket, the default);
- *   - `addprocs(4)` until all four answer `myid()` vs four bare `node -e 0` started at once (also with
+ *   - `addprocs(4)` until all four answer `myid()` vs four bare `node -e 0` started at once (also for a
+ *     TypeScript driver's workers, tsx loaded on first need vs at start; also with
  *     workers started without the start-up snapshot, and, when NODE_EXTRA_CA_CERTS is set, with it unset
  *     on both sides).
  * (The codec figure is bench/codec.ts.) Prints a table and writes bench/results/core.json.
@@ -65,9 +66,9 @@ async function remotecallBulk(w: number, big: Float64Array, rounds: number): Pro
 }
 
 /** ms from `addprocs(4)` until all four answered `myid()`, then tears them down (untimed). */
-async function addprocsUntilAnswer(n: number, env?: Record<string, string>): Promise<number> {
+async function addprocsUntilAnswer(n: number, env?: Record<string, string>, exeflags?: string[]): Promise<number> {
   const t0 = performance.now();
-  const ids = await addprocs(n, env === undefined ? {} : { env });
+  const ids = await addprocs(n, { ...(env === undefined ? {} : { env }), ...(exeflags === undefined ? {} : { exeflags }) });
   await Promise.all(ids.map((w) => remotecall_fetch(myid, w)));
   const ms = performance.now() - t0;
   await rmprocs(...ids);
@@ -148,7 +149,9 @@ async function main(): Promise<void> {
   // again with it unset, which shows what the library itself adds. Interleaved round by round.
   const certs = (process.env.NODE_EXTRA_CA_CERTS ?? '') !== '';
   const noCerts = { ...process.env, NODE_EXTRA_CA_CERTS: '' };
-  const series = { base: [] as number[], ours: [] as number[], plain: [] as number[], baseNoCerts: [] as number[], oursNoCerts: [] as number[] };
+  const series = { base: [] as number[], ours: [] as number[], plain: [] as number[], baseNoCerts: [] as number[], oursNoCerts: [] as number[], tsx: [] as number[], tsxEager: [] as number[] };
+  // A TypeScript driver's workers get tsx's loader flag: registered on first need (the default), or at start.
+  const TSX = ['--import', 'tsx'];
   for (let r = 0; r < (runs('addprocs') ? (quick ? 3 : 9) : 0); r++) {
     progress(`addprocs(4), round ${r + 1}`);
     series.base.push((await spawnNodes(4, 1)).ms);
@@ -158,6 +161,8 @@ async function main(): Promise<void> {
       series.baseNoCerts.push((await spawnNodes(4, 1, noCerts)).ms);
       series.oursNoCerts.push(await addprocsUntilAnswer(4, { NODE_EXTRA_CA_CERTS: '' }));
     }
+    series.tsx.push(await addprocsUntilAnswer(4, undefined, TSX));
+    series.tsxEager.push(await addprocsUntilAnswer(4, { DISTRIBUTED_TS_WORKER_LOADERS: 'eager' }, TSX));
   }
   if (runs('addprocs')) {
     const b = median(series.base), o = median(series.ours), p = median(series.plain);
@@ -169,6 +174,9 @@ async function main(): Promise<void> {
       Object.assign(out.addprocs4 as object, { baselineNoCertsMs: series.baseNoCerts, oursNoCertsMs: series.oursNoCerts, ratioNoCerts: on / bn });
       rows.push({ figure: '  both with NODE_EXTRA_CA_CERTS unset', ours: `${on.toFixed(0)} ms`, baseline: `${bn.toFixed(0)} ms 4× node -e 0`, ratio: `${(on / bn).toFixed(2)}×`, target: '(reference)' });
     }
+    const t = median(series.tsx), te = median(series.tsxEager);
+    Object.assign(out.addprocs4 as object, { tsxDeferredMs: series.tsx, tsxEagerMs: series.tsxEager, tsxRatioToBaseline: t / b, tsxRatioToEager: t / te });
+    rows.push({ figure: '  a tsx driver\'s workers, tsx loaded on first need', ours: `${t.toFixed(0)} ms`, baseline: `${te.toFixed(0)} ms loaded at start`, ratio: `${(t / te).toFixed(2)}× (${(t / b).toFixed(2)}× node -e 0)`, target: '(reference)' });
   }
 
   printTable(rows);

@@ -7,6 +7,8 @@ import type { WorkerConfig } from './worker-config';
 import { endAtExit } from './end-at-exit';
 import { splitBindAddress } from '../transport/connection';
 import { workerSnapshotFlags } from './worker-snapshot';
+import { deferrableLoaderFlags } from './deferred-loaders';
+import { DEFERRED_LOADERS_VARIABLE } from '../worker/deferred-loaders';
 
 /** The worker entry script (compiled), next to this module's directory. */
 export const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'main.js');
@@ -63,8 +65,14 @@ export class LocalManager extends ClusterManager {
   async launch(params: AddprocsOptions, launched: WorkerConfig[], notify: () => void): Promise<void> {
     const exename = params.exename ?? process.execPath;
     const transport = params.transport ?? 'unix';
+    // tsx's flags are registered by the worker when first needed (deferred-loaders.ts); others go on its command line.
+    const flags = params.exeflags ?? inheritedLoaderFlags();
+    const deferred = deferrableLoaderFlags(flags, params.env);
+    const startFlags = deferred === undefined ? flags : [];
     // From the start-up snapshot when it changes nothing else (worker-snapshot.ts), else as a plain script.
-    const args = [...(workerSnapshotFlags(params) ?? params.exeflags ?? inheritedLoaderFlags()), WORKER_SCRIPT, `--transport=${transport}`];
+    const args = [...(workerSnapshotFlags(params, startFlags) ?? startFlags), WORKER_SCRIPT, `--transport=${transport}`];
+    const env: NodeJS.ProcessEnv = { ...process.env, ...params.env, DISTRIBUTED_TS_WORKER: '1' };
+    if (deferred !== undefined) env[DEFERRED_LOADERS_VARIABLE] = JSON.stringify(deferred);
     if (params.restrict === false) args.push(`--bind-to=${bindAddress ?? '0.0.0.0'}`);
     if (params.tls === true) args.push('--tls');
     for (let i = 0; i < this.np; i++) {
@@ -73,7 +81,7 @@ export class LocalManager extends ClusterManager {
       const { spawn } = require('node:child_process') as typeof import('node:child_process');
       const child = spawn(exename, args, {
         cwd: params.dir,
-        env: { ...process.env, ...params.env, DISTRIBUTED_TS_WORKER: '1' },
+        env,
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       children.add(child);

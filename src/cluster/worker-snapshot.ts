@@ -9,7 +9,8 @@
  *
  * LocalManager starts a worker from it only when that changes nothing else: the worker would run this
  * very Node executable with no flags of the caller's (no `exename`, `exeflags` or inherited loader
- * flags, which a snapshot may not honour, and no NODE_OPTIONS: V8 refuses to start from a snapshot
+ * flags, which a snapshot may not honour — but tsx's, which a worker registers later, see
+ * deferred-loaders.ts — and no NODE_OPTIONS: V8 refuses to start from a snapshot
  * built without the V8 flags a worker is given), the blob was built by this Node version for this platform,
  * and every module in it still has the size and modification time it had then (a rebuilt dist/ without
  * a new snapshot starts workers the usual way). `DISTRIBUTED_TS_WORKER_SNAPSHOT=0`, in this process's
@@ -84,19 +85,20 @@ function stampHolds(): boolean {
 
 /**
  * @internal The Node flags that start a local worker from the snapshot (to go before the worker
- * script and its arguments), or undefined when it is not to be used for a worker launched with `params`.
+ * script and its arguments), or undefined when it is not to be used for a worker launched with `params`
+ * and the Node flags `startFlags` (the caller's loader flags a worker does not defer).
  *
  * ```ts
- * const args = [...(workerSnapshotFlags(params) ?? exeflags), WORKER_SCRIPT, '--transport=unix'];
+ * const args = [...(workerSnapshotFlags(params, exeflags) ?? exeflags), WORKER_SCRIPT, '--transport=unix'];
  * ```
  */
-export function workerSnapshotFlags(params: AddprocsOptions): string[] | undefined {
+export function workerSnapshotFlags(params: AddprocsOptions, startFlags: readonly string[] = params.exeflags ?? inheritedLoaderFlags()): string[] | undefined {
   const off = (params.env?.DISTRIBUTED_TS_WORKER_SNAPSHOT ?? process.env.DISTRIBUTED_TS_WORKER_SNAPSHOT) === '0';
   if (off) {
     snapshotUnusedBecause = 'DISTRIBUTED_TS_WORKER_SNAPSHOT=0';
     return undefined;
   }
-  if ((params.exename ?? process.execPath) !== process.execPath || (params.exeflags ?? inheritedLoaderFlags()).length > 0) {
+  if ((params.exename ?? process.execPath) !== process.execPath || startFlags.length > 0) {
     snapshotUnusedBecause = 'the worker is started with an executable or flags of the caller\'s';
     return undefined;
   }

@@ -20,6 +20,7 @@ import { asRemoteException } from '../remote/future';
 import { remotecall_fetch } from '../remote/remotecall';
 import { asTask, internally } from '../parallel/sync-scope';
 import * as vm from 'node:vm';
+import { loadDeferredLoaders } from '../worker/deferred-loaders';
 import { dynamicImportOptions, ensureGlobalRequire, runInGlobalScope, sandboxedGlobals, setBeforeFirstCompile, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
 import { registry } from '../serialization/wire-codec';
 import { installWorkerGlobals } from '../worker/globals';
@@ -188,6 +189,7 @@ function indexModule(id: string, exports: Record<string, unknown>): void {
 
 /** Loads a module here (CommonJS synchronously, ES modules by import) and indexes its exports. */
 async function importHere(id: string): Promise<void> {
+  await loadDeferredLoaders(); // the driver's loaders (tsx) first, on a worker that deferred them
   let exports: Record<string, unknown>;
   try {
     exports = require(requireTarget(id)) as Record<string, unknown>;

@@ -18,6 +18,7 @@ import { callBreakable, onInterrupt } from '../worker/interruptible';
 import { InterruptException } from '../errors';
 import { loadDeferredPackage } from '../deferred-package';
 import { idleSpinStats, type IdleSpinStats } from '../native';
+import { deferredLoaders, loadDeferredLoaders, loadersPending, mayLoadModules, type DeferredLoadersState } from '../worker/deferred-loaders';
 
 /** A handler for a message kind this module does not handle itself. */
 export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
@@ -37,8 +38,29 @@ export function onFrame(kind: MessageKind, handler: FrameKindHandler): void {
   raw.set(kind, handler);
 }
 
+/** Frames held back while deferred module loaders load (worker/deferred-loaders.ts), in arrival order. */
+let heldBack: Array<[Connection, Header, Uint8Array, ArrayBuffer[]]> | undefined;
+
+/**
+ * Holds this frame and every later one back until the deferred loaders are registered, then handles them
+ * in order. (`inline` is only valid during the call: held frames keep a copy.)
+ */
+function holdBackForLoaders(conn: Connection, h: Header, inline: Uint8Array, segments: ArrayBuffer[]): void {
+  heldBack = [[conn, { ...h }, inline.slice(), segments]];
+  void loadDeferredLoaders().then(() => {
+    const frames = heldBack!;
+    heldBack = undefined;
+    for (const [c, hh, i, s] of frames) handleFrame(c, hh, i, s);
+  });
+}
+
 /** Handles one frame. Exceptions never escape: a message that cannot be handled fails only itself. */
 export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, segments: ArrayBuffer[]): void {
+  if (heldBack !== undefined) {
+    heldBack.push([conn, { ...h }, inline.slice(), segments]);
+    return;
+  }
+  if (loadersPending() && mayLoadModules(inline)) return holdBackForLoaders(conn, h, inline, segments);
   switch (h.kind) {
     case MessageKind.Call:
     case MessageKind.CallFetch:
@@ -243,6 +265,12 @@ export interface ProcessStats {
    * opened after traffic, how many event-loop turns polled in them, and whether one is open now.
    */
   idleSpin: IdleSpinStats;
+  /**
+   * Module loader flags of the driver that this worker registers on first need instead of at start
+   * (cluster/deferred-loaders.ts), and where they are: 'none' (nothing deferred), 'pending', 'loading',
+   * 'loaded' or 'failed'.
+   */
+  deferredLoaders: { flags: string[]; state: DeferredLoadersState };
 }
 
 /** This process's counters. */
@@ -266,6 +294,7 @@ export function localStats(): ProcessStats {
     heldReferences: remoteHoldingCount(),
     shipping,
     idleSpin: idleSpinStats(),
+    deferredLoaders: deferredLoaders(),
   };
 }
 

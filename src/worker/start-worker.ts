@@ -24,6 +24,7 @@ import { defaultWorkerTimeout, type ClusterManager } from '../cluster/cluster-ma
 import { installWorkerGlobals } from './globals';
 import { enableInterrupts } from './interruptible';
 import { applyIdleSpin } from '../transport/idle-spin';
+import { takeDeferredLoaders } from './deferred-loaders';
 
 /** How a worker is started. */
 export interface WorkerOptions {
@@ -111,6 +112,7 @@ function becomeWorker(cookie: string, fname: string): void {
   if (initialised) throw new Error(`${fname}: this process is already a worker`);
   if (PGRP.processes.size > 0) throw new Error(`${fname}: this process has workers of its own; a master cannot become a worker`);
   cluster_cookie(cookie); // checks it first: nothing changes if it is malformed
+  takeDeferredLoaders();
   initialised = true;
   process.env.DISTRIBUTED_TS_WORKER = '1';
   reportUncaughtErrors();

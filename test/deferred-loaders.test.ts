@@ -1,0 +1,88 @@
+/**
+ * A TypeScript driver's workers (src/cluster/deferred-loaders.ts, src/worker/deferred-loaders.ts): with
+ * only tsx's loader flags, local workers start without them, from the snapshot, and register them before
+ * the first message that may load a module, in order with the messages after it; other loader flags, and
+ * DISTRIBUTED_TS_WORKER_LOADERS=eager, keep the flags on the workers' command line.
+ */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { childWorkers, eventually, ROOT } from './helpers';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const master = require(path.join(ROOT, 'dist', 'src', 'cluster', 'deferred-loaders.js')) as typeof import('../src/cluster/deferred-loaders');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const worker = require(path.join(ROOT, 'dist', 'src', 'worker', 'deferred-loaders.js')) as typeof import('../src/worker/deferred-loaders');
+
+jest.setTimeout(90_000);
+
+const DRIVER = path.join(__dirname, 'fixtures', 'ts', 'driver.mts');
+
+test('only flags that all load tsx are deferred', () => {
+  const loader = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  expect(master.deferrableLoaderFlags(['--import', 'tsx'])).toEqual([['--import', 'tsx']]);
+  expect(master.deferrableLoaderFlags(['--import=tsx/esm', '--require', 'tsx/cjs'])).toEqual([['--import', 'tsx/esm'], ['--require', 'tsx/cjs']]);
+  expect(master.deferrableLoaderFlags(['--import', loader])).toEqual([['--import', loader]]); // the CLI's
+  expect(master.deferrableLoaderFlags([])).toBeUndefined();
+  expect(master.deferrableLoaderFlags(['--require', './setup.js'])).toBeUndefined();
+  expect(master.deferrableLoaderFlags(['--import', 'tsx', '--import', './instrument.mjs'])).toBeUndefined();
+  expect(master.deferrableLoaderFlags(['--import', 'tsxx'])).toBeUndefined();
+  expect(master.deferrableLoaderFlags(['--loader', 'tsx'])).toBeUndefined();
+  expect(master.deferrableLoaderFlags(['--no-warnings'])).toBeUndefined();
+  expect(master.deferrableLoaderFlags(['--import', 'tsx'], { DISTRIBUTED_TS_WORKER_LOADERS: 'eager' })).toBeUndefined();
+  expect(master.deferrableLoaderFlags(['--import', 'tsx'], { DISTRIBUTED_TS_WORKER_LOADERS: 'deferred' })).toEqual([['--import', 'tsx']]);
+  expect(() => master.deferrableLoaderFlags(['--import', 'tsx'], { DISTRIBUTED_TS_WORKER_LOADERS: 'later' })).toThrow(
+    /DISTRIBUTED_TS_WORKER_LOADERS must be 'deferred' or 'eager', got "later"/,
+  );
+});
+
+test('a frame that may load a module is recognised in either string encoding', () => {
+  const latin1 = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
+  const wide = (s: string) => new Uint8Array(Buffer.from(s, 'utf16le'));
+  for (const s of ['() => require("x")', 'async () => (await import("y")).z', 'module:file:///a.js#f', 'file:///a/b.ts', '/x/y.mts', 'c.cts']) {
+    expect(worker.mayLoadModules(latin1(s))).toBe(true);
+    expect(worker.mayLoadModules(wide(`${s} — é`))).toBe(true);
+  }
+  expect(worker.mayLoadModules(latin1('(x) => x * 2'))).toBe(false);
+  expect(worker.mayLoadModules(wide('(x) => x * 2 // é'))).toBe(false);
+});
+
+/** Runs the TypeScript driver under tsx; its observations, once it has exited cleanly. */
+async function runDriver(env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', DRIVER], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    new Promise((r) => child.on('exit', r)),
+    new Promise((r) => (timer = setTimeout(() => r('still running'), 60_000))),
+  ]);
+  clearTimeout(timer);
+  if (code === 'still running') child.kill('SIGKILL');
+  const m = /OBSERVED (.*)/.exec(out);
+  if (code !== 0 || m === null) throw new Error(`the driver failed (${String(code)}): ${out}`);
+  return JSON.parse(m[1]) as Record<string, unknown>;
+}
+
+test('workers of a driver under tsx start from the snapshot and load tsx on first need, in message order', async () => {
+  const o = await runDriver();
+  expect(o.flags).toEqual(['--import', 'tsx']);
+  expect(o.execArgv).toEqual(['--snapshot-blob', path.join(ROOT, 'dist', 'worker-snapshot.blob')]);
+  expect(o.plain).toEqual([42, 'pending']); // a call that loads nothing leaves them pending
+  expect(o.require).toEqual([25, 25, 'loaded']); // the second call ran after the first, which waited for tsx
+  expect(o.import).toEqual([27, 'loaded']);
+  expect(o.moduleExport).toEqual(['loaded', 49, 'loaded']); // everywhere({ import }) loaded them first
+  expect(o.laterWorker).toEqual(['pending', 64, 'loaded']); // a module reference in a call loads them
+  expect(await eventually(() => childWorkers().length === 0, 5000)).toBe(true);
+});
+
+test('DISTRIBUTED_TS_WORKER_LOADERS=eager passes tsx to workers at start, as before', async () => {
+  const o = await runDriver({ DISTRIBUTED_TS_WORKER_LOADERS: 'eager' });
+  expect(o.flags).toEqual([]);
+  expect(o.execArgv).toEqual(['--import', 'tsx']);
+  expect(o.plain).toEqual([42, 'none']);
+  expect(o.require).toEqual([25, 25, 'none']);
+  expect(o.import).toEqual([27, 'none']);
+  expect(o.laterWorker).toEqual(['none', 64, 'none']);
+});
