@@ -18,7 +18,7 @@ import { callBreakable, onInterrupt } from '../worker/interruptible';
 import { InterruptException } from '../errors';
 import { loadDeferredPackage } from '../deferred-package';
 import { idleSpinStats, type IdleSpinStats } from '../native';
-import { deferredLoaders, loadDeferredLoaders, loadersPending, mayLoadModules, type DeferredLoadersState } from '../worker/deferred-loaders';
+import { deferredLoaders, deferredLoadersState, loadDeferredLoaders, mayLoadModules, type DeferredLoadersState } from '../worker/deferred-loaders';
 
 /** A handler for a message kind this module does not handle itself. */
 export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
@@ -42,8 +42,8 @@ export function onFrame(kind: MessageKind, handler: FrameKindHandler): void {
 let heldBack: Array<[Connection, Header, Uint8Array, ArrayBuffer[]]> | undefined;
 
 /**
- * Holds this frame and every later one back until the deferred loaders are registered, then handles them
- * in order. (`inline` is only valid during the call: held frames keep a copy.)
+ * Holds this frame and every later one back until the deferred loaders are registered (starting them if
+ * they wait), then handles them in order. (`inline` is only valid during the call: held frames keep a copy.)
  */
 function holdBackForLoaders(conn: Connection, h: Header, inline: Uint8Array, segments: ArrayBuffer[]): void {
   heldBack = [[conn, { ...h }, inline.slice(), segments]];
@@ -60,7 +60,10 @@ export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, seg
     heldBack.push([conn, { ...h }, inline.slice(), segments]);
     return;
   }
-  if (loadersPending() && mayLoadModules(inline)) return holdBackForLoaders(conn, h, inline, segments);
+  // Deferred loaders: wait for them while they load (everywhere's import may have started them), and
+  // before a frame that may load a module.
+  const loaders = deferredLoadersState();
+  if (loaders === 'loading' || (loaders === 'pending' && mayLoadModules(inline))) return holdBackForLoaders(conn, h, inline, segments);
   switch (h.kind) {
     case MessageKind.Call:
     case MessageKind.CallFetch:

@@ -6,8 +6,9 @@
  * worker now starts without the flags, from the snapshot, and registers them as Node would have, in
  * order (`--import x` imports x, `--require x` requires it, both resolved from the working directory),
  * before the first frame that may load a module is handled: one that names `require`, `import`, a
- * module reference or a TypeScript file, in any string of it. Until they are registered, every frame
- * that arrives waits behind that one, so messages still run in the order they came.
+ * module reference or a TypeScript file, in any string of it (or before `everywhere({ import })`). Until
+ * they are registered, every frame that arrives waits behind that one, so messages still run in the
+ * order they came.
  */
 /** @internal The variable that carries the deferred flags from the master to a local worker (JSON). */
 export const DEFERRED_LOADERS_VARIABLE = 'DISTRIBUTED_TS_DEFERRED_LOADERS';
@@ -35,9 +36,9 @@ export function takeDeferredLoaders(): void {
   state = 'pending';
 }
 
-/** @internal Whether loaders still wait to be registered (nothing started them yet). */
-export function loadersPending(): boolean {
-  return state === 'pending';
+/** @internal Where this worker's deferred loaders are ('pending': waiting for a need; 'loading': being registered). */
+export function deferredLoadersState(): DeferredLoadersState {
+  return state;
 }
 
 /** @internal This worker's deferred flags and where they are (for `stats()`). */
