@@ -68,16 +68,14 @@ export function loadDeferredLoaders(): Promise<void> {
   return loading;
 }
 
-// What a frame that may load a module holds in one of its strings. Strings travel as Latin-1 bytes, or
-// as UTF-16 when they hold other characters: both forms are looked for.
-const NEEDLES = ['require', 'import', 'module:', '.ts', '.mts', '.cts'];
-const NARROW = NEEDLES.map((s) => Buffer.from(s, 'latin1'));
-const WIDE = NEEDLES.map((s) => Buffer.from(s, 'utf16le'));
+// What a frame that may load a module holds in one of its strings: `require`, `import`, a module
+// reference, a TypeScript file. Strings travel as Latin-1 bytes, or as UTF-16 when they hold other
+// characters: both forms are looked for, in the frame's bytes read as Latin-1 (one pass each).
+const NARROW = /require|import|module:|\.[mc]?ts/;
+const WIDE = /r\0e\0q\0u\0i\0r\0e|i\0m\0p\0o\0r\0t|m\0o\0d\0u\0l\0e\0:|\.\0(?:[mc]\0)?t\0s/;
 
 /** @internal Whether a frame's inline bytes may make this worker load a module (a false positive only loads the loaders early). */
 export function mayLoadModules(inline: Uint8Array): boolean {
-  const b = Buffer.from(inline.buffer, inline.byteOffset, inline.byteLength);
-  for (const n of NARROW) if (b.indexOf(n) >= 0) return true;
-  for (const n of WIDE) if (b.indexOf(n) >= 0) return true;
-  return false;
+  const text = Buffer.from(inline.buffer, inline.byteOffset, inline.byteLength).toString('latin1');
+  return NARROW.test(text) || WIDE.test(text);
 }
