@@ -127,6 +127,16 @@ test('addprocs over ssh: workers in sshd sessions, on TCP, calling each other; r
   expect(await eventually(() => pids.every((p) => !alive(p.pid)), 10_000)).toBe(true);
 });
 
+test("a remote worker given tsx's flags in exeflags registers them when first needed", async () => {
+  const [w] = await addprocs(['127.0.0.1'], { ...opts(), exeflags: ['--import', 'tsx'] });
+  expect(await remotecall_fetch(() => process.execArgv, w)).toEqual([]);
+  expect((await dts.stats(w)).deferredLoaders).toEqual({ flags: ['--import', 'tsx'], state: 'pending' });
+  const square = path.join(__dirname, 'fixtures', 'ts', 'square.ts');
+  expect(await remotecall_fetch((p: string) => (require(p) as { square(x: number): number }).square(4), w, square)).toBe(16);
+  expect((await dts.stats(w)).deferredLoaders.state).toBe('loaded');
+  await rmprocs(w);
+});
+
 test("a worker's output comes back through its ssh session with the usual prefix", async () => {
   const m = runMasterScript(`
     const d = require('./dist/src/index.js');

@@ -15,6 +15,8 @@ import { PassThrough } from 'node:stream';
 import { ClusterManager, type AddprocsOptions } from './cluster-manager';
 import type { WorkerConfig } from './worker-config';
 import { WORKER_SCRIPT } from './local-manager';
+import { deferrableLoaderFlags } from './deferred-loaders';
+import { DEFERRED_LOADERS_VARIABLE } from '../worker/deferred-loaders';
 import { ANNOUNCE_PREFIX, eachLine } from './worker-output';
 import { parseMachine, shellQuote, type Machine, type MachineSpec } from './ssh-machines';
 import { acquireMaster, clients, controlCommand, detach, outcome, releaseMaster, runSSH, sessionTiedToThisProcess, through, type ControlMaster } from './ssh-control';
@@ -173,13 +175,16 @@ function workerCommand(machine: Machine, params: AddprocsOptions & SSHOptions): 
     if (!ENV_NAME.test(k)) throw new RangeError(`addprocs: env name ${JSON.stringify(k)} is not a shell variable name`);
     env[k] = v;
   }
+  // tsx's flags, given in exeflags, are registered by the worker when first needed (deferred-loaders.ts).
+  const deferred = deferrableLoaderFlags(params.exeflags ?? [], params.env);
+  if (deferred !== undefined) env[DEFERRED_LOADERS_VARIABLE] = JSON.stringify(deferred);
   const bind = params.tunnel ? '127.0.0.1' : (machine.bindAddr ?? machine.host);
   const bindTo = machine.bindPort !== undefined ? `${bind}:${machine.bindPort}` : bind;
   const words = [
     'env',
     ...Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`),
     shellQuote(params.exename ?? process.execPath),
-    ...(params.exeflags ?? []).map(shellQuote),
+    ...(deferred === undefined ? (params.exeflags ?? []) : []).map(shellQuote),
     shellQuote(WORKER_SCRIPT),
     '--transport=tcp',
     `--bind-to=${shellQuote(bindTo)}`,
