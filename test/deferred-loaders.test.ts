@@ -71,6 +71,8 @@ test('workers of a driver under tsx start from the snapshot and load tsx on firs
   expect(o.execArgv).toEqual(['--snapshot-blob', path.join(ROOT, 'dist', 'worker-snapshot.blob')]);
   expect(o.plain).toEqual([42, 'pending']); // a call that loads nothing leaves them pending
   expect(o.require).toEqual([25, 25, 'loaded']); // the second call ran after the first, which waited for tsx
+  // Registered, the flags are in execArgv as if given at start: threads started from then on get them.
+  expect(o.execArgvAfter).toEqual(['--snapshot-blob', path.join(ROOT, 'dist', 'worker-snapshot.blob'), '--import', 'tsx']);
   expect(o.import).toEqual([27, 'loaded']);
   expect(o.moduleExport).toEqual(['loaded', 49, 'loaded']); // everywhere({ import }) loaded them first
   expect(o.laterWorker).toEqual(['pending', 64, 'loaded']); // a module reference in a call loads them

@@ -59,7 +59,11 @@ export function loadDeferredLoaders(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { registerLoaders } = require('./register-loaders') as typeof import('./register-loaders');
   loading = registerLoaders(flags).then(
-    () => void (state = 'loaded'),
+    () => {
+      state = 'loaded';
+      // As if given at start: threads and processes started from here on inherit them.
+      for (const [flag, value] of flags) process.execArgv.push(flag, value);
+    },
     (e: unknown) => {
       state = 'failed';
       process.stderr.write(`distributed-ts worker: the driver's loader failed to load here: ${(e as Error).message}\n`);
