@@ -76,6 +76,7 @@ test('workers of a driver under tsx start from the snapshot and load tsx on firs
   expect(o.import).toEqual([27, 'loaded']);
   expect(o.moduleExport).toEqual(['loaded', 49, 'loaded']); // everywhere({ import }) loaded them first
   expect(o.laterWorker).toEqual(['pending', 64, 'loaded']); // a module reference in a call loads them
+  expect(o.whileLoading).toEqual([true, 'loaded']); // a call needing tsx, sent during everywhere's import
   expect(await eventually(() => childWorkers().length === 0, 5000)).toBe(true);
 });
 
@@ -87,4 +88,5 @@ test('DISTRIBUTED_TS_WORKER_LOADERS=eager passes tsx to workers at start, as bef
   expect(o.require).toEqual([25, 25, 'none']);
   expect(o.import).toEqual([27, 'none']);
   expect(o.laterWorker).toEqual(['none', 64, 'none']);
+  expect(o.whileLoading).toEqual([true, 'none']);
 });
