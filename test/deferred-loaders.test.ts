@@ -36,15 +36,24 @@ test('only flags that all load tsx are deferred', () => {
   );
 });
 
-test('a frame that may load a module is recognised in either string encoding', () => {
+test('what a frame may need of the loaders is recognised in either string encoding', () => {
   const latin1 = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
   const wide = (s: string) => new Uint8Array(Buffer.from(s, 'utf16le'));
-  for (const s of ['() => require("x")', 'async () => (await import("y")).z', 'module:file:///a.js#f', 'file:///a/b.ts', '/x/y.mts', 'c.cts']) {
-    expect(worker.mayLoadModules(latin1(s))).toBe(true);
-    expect(worker.mayLoadModules(wide(`${s} — é`))).toBe(true);
+  const cases: Array<[string, 'import' | 'require' | 'none']> = [
+    ['async () => (await import("y")).z', 'import'],
+    ['async () => (await import ("y")).z', 'import'],
+    ['() => require("x")', 'require'],
+    ['module:file:///a.js#f', 'require'],
+    ['file:///a/b.ts', 'require'],
+    ['/x/y.mts', 'require'],
+    ['c.cts', 'require'],
+    ['everywhere.importHere', 'none'], // a name, not a dynamic import
+    ['(x) => x * 2', 'none'],
+  ];
+  for (const [s, need] of cases) {
+    expect([s, worker.loadersNeeded(latin1(s))]).toEqual([s, need]);
+    expect([s, worker.loadersNeeded(wide(`${s} // é`))]).toEqual([s, need]);
   }
-  expect(worker.mayLoadModules(latin1('(x) => x * 2'))).toBe(false);
-  expect(worker.mayLoadModules(wide('(x) => x * 2 // é'))).toBe(false);
 });
 
 /** Runs the TypeScript driver under tsx; its observations, once it has exited cleanly. */
@@ -70,13 +79,19 @@ test('workers of a driver under tsx start from the snapshot and load tsx on firs
   expect(o.flags).toEqual(['--import', 'tsx']);
   expect(o.execArgv).toEqual(['--snapshot-blob', path.join(ROOT, 'dist', 'worker-snapshot.blob')]);
   expect(o.plain).toEqual([42, 'pending']); // a call that loads nothing leaves them pending
-  expect(o.require).toEqual([25, 25, 'loaded']); // the second call ran after the first, which waited for tsx
-  // Registered, the flags are in execArgv as if given at start: threads started from then on get them.
-  expect(o.execArgvAfter).toEqual(['--snapshot-blob', path.join(ROOT, 'dist', 'worker-snapshot.blob'), '--import', 'tsx']);
-  expect(o.import).toEqual([27, 'loaded']);
-  expect(o.moduleExport).toEqual(['loaded', 49, 'loaded']); // everywhere({ import }) loaded them first
-  expect(o.laterWorker).toEqual(['pending', 64, 'loaded']); // a module reference in a call loads them
-  expect(o.whileLoading).toEqual([true, 'loaded']); // a call needing tsx, sent during everywhere's import
+  // require of a .ts file: tsx's require hooks only (tsx/cjs); the call after it ran after it.
+  expect(o.require).toEqual([25, 25, 'require']);
+  // Registered, they are in execArgv as if given at start: threads started from then on get them.
+  const snapshotFlags = ['--snapshot-blob', path.join(ROOT, 'dist', 'worker-snapshot.blob')];
+  const tsxDist = path.join(ROOT, 'node_modules', 'tsx', 'dist');
+  expect(o.execArgvAfter).toEqual([...snapshotFlags, '--require', path.join(tsxDist, 'cjs', 'index.cjs')]);
+  // A dynamic import then registers the rest (tsx/esm): together, what --import tsx loads.
+  expect(o.importAfterRequire).toEqual([64, 'loaded']);
+  expect(o.execArgvAfterImport).toEqual([...snapshotFlags, '--require', path.join(tsxDist, 'cjs', 'index.cjs'), '--import', pathToFileURL(path.join(tsxDist, 'esm', 'index.mjs')).href]);
+  expect(o.import).toEqual([27, 'loaded']); // a first need that is a dynamic import registers both
+  expect(o.moduleExport).toEqual(['require', 49, 'require']); // everywhere({ import }) of a .ts file: require's half
+  expect(o.laterWorker).toEqual(['pending', 64, 'require']); // a module reference in a call
+  expect(o.whileLoading).toEqual([true, 'require']); // a call needing tsx, sent during everywhere's import
   expect(await eventually(() => childWorkers().length === 0, 5000)).toBe(true);
 });
 
@@ -86,6 +101,7 @@ test('DISTRIBUTED_TS_WORKER_LOADERS=eager passes tsx to workers at start, as bef
   expect(o.execArgv).toEqual(['--import', 'tsx']);
   expect(o.plain).toEqual([42, 'none']);
   expect(o.require).toEqual([25, 25, 'none']);
+  expect(o.importAfterRequire).toEqual([64, 'none']);
   expect(o.import).toEqual([27, 'none']);
   expect(o.laterWorker).toEqual(['none', 64, 'none']);
   expect(o.whileLoading).toEqual([true, 'none']);

@@ -5,7 +5,8 @@
  * a worker about 400 ms of CPU before its first answer, and keeps it from starting from the snapshot,
  * though most workers never load a TypeScript file. tsx's flags only make files loadable: registering
  * them late changes nothing else, so when every flag is tsx's, workers start without them and register
- * them before the first message that may load a module. Other loader flags (`--require ./setup.js`, an
+ * them before the first message that may load a module (its `require` hooks first, its ES-module hooks
+ * only when an import needs them). Other loader flags (`--require ./setup.js`, an
  * instrumentation `--import`) may do anything at start, and keep being passed as they are.
  *
  * `DISTRIBUTED_TS_WORKER_LOADERS=eager` (in this process's environment or `addprocs`'s `env`) passes

@@ -20,7 +20,7 @@ import { asRemoteException } from '../remote/future';
 import { remotecall_fetch } from '../remote/remotecall';
 import { asTask, internally } from '../parallel/sync-scope';
 import * as vm from 'node:vm';
-import { loadDeferredLoaders } from '../worker/deferred-loaders';
+import { loadDeferredLoaders, loadRequireLoaders } from '../worker/deferred-loaders';
 import { dynamicImportOptions, ensureGlobalRequire, runInGlobalScope, sandboxedGlobals, setBeforeFirstCompile, registerInternalFunction, registerModuleExports, setModuleLoader } from '../serialization/functions';
 import { registry } from '../serialization/wire-codec';
 import { installWorkerGlobals } from '../worker/globals';
@@ -189,13 +189,14 @@ function indexModule(id: string, exports: Record<string, unknown>): void {
 
 /** Loads a module here (CommonJS synchronously, ES modules by import) and indexes its exports. */
 async function importHere(id: string): Promise<void> {
-  await loadDeferredLoaders(); // the driver's loaders (tsx) first, on a worker that deferred them
+  loadRequireLoaders(); // what require needs of the driver's loaders (tsx), on a worker that deferred them
   let exports: Record<string, unknown>;
   try {
     exports = require(requireTarget(id)) as Record<string, unknown>;
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw e;
+    await loadDeferredLoaders(); // and, for an ES module, the rest
     if (process.env.DISTRIBUTED_TS_WORKER === '1') installSelfResolution();
     exports = await dynamicImport(id);
   }

@@ -18,7 +18,7 @@ import { callBreakable, onInterrupt } from '../worker/interruptible';
 import { InterruptException } from '../errors';
 import { loadDeferredPackage } from '../deferred-package';
 import { idleSpinStats, type IdleSpinStats } from '../native';
-import { deferredLoaders, deferredLoadersState, loadDeferredLoaders, mayLoadModules, type DeferredLoadersState } from '../worker/deferred-loaders';
+import { deferredLoaders, deferredLoadersState, loadDeferredLoaders, loadRequireLoaders, loadersNeeded, type DeferredLoadersState } from '../worker/deferred-loaders';
 
 /** A handler for a message kind this module does not handle itself. */
 export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
@@ -60,10 +60,15 @@ export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, seg
     heldBack.push([conn, { ...h }, inline.slice(), segments]);
     return;
   }
-  // Deferred loaders: wait for them while they load (everywhere's import may have started them), and
-  // before a frame that may load a module.
+  // Deferred loaders (worker/deferred-loaders.ts): what require needs is registered at once, before the
+  // frame that may need it; for the rest, this frame and those after it wait (as while it loads).
   const loaders = deferredLoadersState();
-  if (loaders === 'loading' || (loaders === 'pending' && mayLoadModules(inline))) return holdBackForLoaders(conn, h, inline, segments);
+  if (loaders !== 'none' && loaders !== 'loaded' && loaders !== 'failed') {
+    if (loaders === 'loading') return holdBackForLoaders(conn, h, inline, segments);
+    const need = loadersNeeded(inline);
+    if (need === 'import') return holdBackForLoaders(conn, h, inline, segments);
+    if (need === 'require') loadRequireLoaders();
+  }
   switch (h.kind) {
     case MessageKind.Call:
     case MessageKind.CallFetch:
@@ -270,8 +275,8 @@ export interface ProcessStats {
   idleSpin: IdleSpinStats;
   /**
    * Module loader flags of the driver that this worker registers on first need instead of at start
-   * (cluster/deferred-loaders.ts), and where they are: 'none' (nothing deferred), 'pending', 'loading',
-   * 'loaded' or 'failed'.
+   * (cluster/deferred-loaders.ts), and where they are: 'none' (nothing deferred), 'pending', 'require'
+   * (what require needs is registered), 'loading', 'loaded' or 'failed'.
    */
   deferredLoaders: { flags: string[]; state: DeferredLoadersState };
 }

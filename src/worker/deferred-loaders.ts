@@ -5,18 +5,26 @@
  * TypeScript file (shipped functions arrive as the JavaScript tsx made of them on the driver). Such a
  * worker now starts without the flags, from the snapshot, and registers them as Node would have, in
  * order (`--import x` imports x, `--require x` requires it, both resolved from the working directory),
- * before the first frame that may load a module is handled: one that names `require`, `import`, a
- * module reference or a TypeScript file, in any string of it (or before `everywhere({ import })`). Until
- * they are registered, every frame that arrives waits behind that one, so messages still run in the
- * order they came.
+ * in two stages. What `require` needs (tsx's CommonJS hooks) is registered, synchronously, before the
+ * first frame that names `require`, a module reference or a TypeScript file in one of its strings is
+ * handled, and before `everywhere({ import })`. The rest (tsx's ES-module hooks, which cost most) before
+ * the first frame that holds a dynamic import, or an ES module needs them: until it is registered, every
+ * frame that arrives waits behind that one, so messages are still handled in the order they came.
  */
 /** @internal The variable that carries the deferred flags from the master to a local worker (JSON). */
 export const DEFERRED_LOADERS_VARIABLE = 'DISTRIBUTED_TS_DEFERRED_LOADERS';
 
-/** Where this worker's deferred loaders are. */
-export type DeferredLoadersState = 'none' | 'pending' | 'loading' | 'loaded' | 'failed';
+/**
+ * Where this worker's deferred loaders are: 'none' (nothing deferred), 'pending', 'require' (what
+ * `require` needs is registered, what `import` needs is not yet), 'loading' (the rest is being
+ * registered), 'loaded', or 'failed'.
+ */
+export type DeferredLoadersState = 'none' | 'pending' | 'require' | 'loading' | 'loaded' | 'failed';
 
+/** The flags as given, and in the two stages they are registered in. */
 let flags: Array<[string, string]> = [];
+let requireStage: Array<[string, string]> = [];
+let importStage: Array<[string, string]> = [];
 let state: DeferredLoadersState = 'none';
 let loading: Promise<void> | undefined;
 
@@ -36,7 +44,7 @@ export function takeDeferredLoaders(): void {
   state = 'pending';
 }
 
-/** @internal Where this worker's deferred loaders are ('pending': waiting for a need; 'loading': being registered). */
+/** @internal Where this worker's deferred loaders are. */
 export function deferredLoadersState(): DeferredLoadersState {
   return state;
 }
@@ -46,40 +54,71 @@ export function deferredLoaders(): { flags: string[]; state: DeferredLoadersStat
   return { flags: flags.flat(), state };
 }
 
+/** The module that registers loaders: loaded only when needed (the module pack leaves out modules that load dynamically). */
+function registrar(): typeof import('./register-loaders') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./register-loaders') as typeof import('./register-loaders');
+}
+
+function failed(e: unknown): void {
+  state = 'failed';
+  process.stderr.write(`distributed-ts worker: the driver's loader failed to load here: ${(e as Error).message}\n`);
+}
+
 /**
- * @internal Registers the deferred loaders, in order, as their flags would have at start; resolves when
- * done (at once when there are none). A loader that fails is reported on stderr, once: the modules it
- * would have loaded then fail with their own errors.
+ * @internal Registers, synchronously, what `require` needs of the deferred loaders (for tsx, its
+ * CommonJS hooks: tsx/cjs, about 30 ms, where all of tsx with its ES-module hooks thread costs about
+ * 200 ms more). What `import` needs waits for `loadDeferredLoaders`.
+ */
+export function loadRequireLoaders(): void {
+  if (state !== 'pending') return;
+  const r = registrar();
+  [requireStage, importStage] = r.splitStages(flags);
+  try {
+    r.registerRequireStage(requireStage);
+  } catch (e) {
+    failed(e);
+    return;
+  }
+  // As if given at start: threads and processes started from here on inherit them.
+  for (const [flag, value] of requireStage) process.execArgv.push(flag, value);
+  state = importStage.length === 0 ? 'loaded' : 'require';
+}
+
+/**
+ * @internal Registers all the deferred loaders, as their flags would have at start; resolves when done
+ * (at once when there are none). A loader that fails is reported on stderr, once: the modules it would
+ * have loaded then fail with their own errors.
  */
 export function loadDeferredLoaders(): Promise<void> {
   if (loading !== undefined) return loading;
-  if (state !== 'pending') return Promise.resolve();
+  loadRequireLoaders();
+  if (state !== 'require') return Promise.resolve();
   state = 'loading';
-  // A module of its own, loaded only now: the module pack leaves out modules that load dynamically.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { registerLoaders } = require('./register-loaders') as typeof import('./register-loaders');
-  loading = registerLoaders(flags).then(
-    () => {
+  loading = registrar()
+    .registerImportStage(importStage)
+    .then(() => {
       state = 'loaded';
-      // As if given at start: threads and processes started from here on inherit them.
-      for (const [flag, value] of flags) process.execArgv.push(flag, value);
-    },
-    (e: unknown) => {
-      state = 'failed';
-      process.stderr.write(`distributed-ts worker: the driver's loader failed to load here: ${(e as Error).message}\n`);
-    },
-  );
+      for (const [flag, value] of importStage) process.execArgv.push(flag, value);
+    }, failed);
   return loading;
 }
 
-// What a frame that may load a module holds in one of its strings: `require`, `import`, a module
-// reference, a TypeScript file. Strings travel as Latin-1 bytes, or as UTF-16 when they hold other
-// characters: both forms are looked for, in the frame's bytes read as Latin-1 (one pass each).
-const NARROW = /require|import|module:|\.[mc]?ts/;
-const WIDE = /r\0e\0q\0u\0i\0r\0e|i\0m\0p\0o\0r\0t|m\0o\0d\0u\0l\0e\0:|\.\0(?:[mc]\0)?t\0s/;
+// What a frame that may load a module holds in one of its strings. Strings travel as Latin-1 bytes, or
+// as UTF-16 when they hold other characters: both forms are looked for, in the frame's bytes read as
+// Latin-1 (one pass each). A dynamic import needs all the loaders; `require`, a module reference (loaded
+// with require) or a TypeScript file need what require needs.
+const IMPORT = /import\s*\(/;
+const IMPORT_WIDE = /i\0m\0p\0o\0r\0t\0(?:\s\0)*\(\0/;
+const REQUIRE = /require|module:|\.[mc]?ts/;
+const REQUIRE_WIDE = /r\0e\0q\0u\0i\0r\0e|m\0o\0d\0u\0l\0e\0:|\.\0(?:[mc]\0)?t\0s/;
 
-/** @internal Whether a frame's inline bytes may make this worker load a module (a false positive only loads the loaders early). */
-export function mayLoadModules(inline: Uint8Array): boolean {
+/**
+ * @internal What of the deferred loaders a frame may need, from its inline bytes: 'import' (all of
+ * them), 'require', or 'none'. (A false positive only registers loaders early.)
+ */
+export function loadersNeeded(inline: Uint8Array): 'import' | 'require' | 'none' {
   const text = Buffer.from(inline.buffer, inline.byteOffset, inline.byteLength).toString('latin1');
-  return NARROW.test(text) || WIDE.test(text);
+  if (IMPORT.test(text) || IMPORT_WIDE.test(text)) return 'import';
+  return REQUIRE.test(text) || REQUIRE_WIDE.test(text) ? 'require' : 'none';
 }

@@ -1,23 +1,83 @@
 /**
  * Registers module loaders as their Node flags would at start (src/worker/deferred-loaders.ts decides
- * when): `--import x` imports x, `--require x` / `-r x` requires it, both resolved from the working
- * directory as Node resolves them. (Kept apart: the module pack leaves out modules that load
- * dynamically, and this one is needed only by workers that defer loaders.)
+ * when): `--require x` / `-r x` requires x, `--import x` imports it, both resolved from the working
+ * directory as Node resolves them. tsx's own entry (`--import tsx`) is taken as its two halves, which is
+ * what that entry loads: `tsx/cjs` (the `require` hooks) with the other `--require` flags, `tsx/esm`
+ * (the ES-module hooks, and their thread) with the other `--import` flags. (Kept apart: the module pack
+ * leaves out modules that load dynamically, and this one is needed only by workers that defer loaders.)
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+type Flag = [string, string];
 
 // Dynamic import that the CommonJS output of TypeScript leaves alone (it would turn it into `require`).
 const dynamicImport = new Function('s', 'return import(s)') as (s: string) => Promise<unknown>;
 
-/** @internal Applies `[flag, value]` pairs in order; rejects with the first failure, naming its flag. */
-export async function registerLoaders(flags: ReadonlyArray<readonly [string, string]>): Promise<void> {
-  const here = createRequire(path.join(process.cwd(), '[deferred loader]'));
+/** Node's `require` as from the working directory. */
+function here(): NodeJS.Require {
+  return createRequire(path.join(process.cwd(), '[deferred loader]'));
+}
+
+/** The file a flag's value names, or undefined when it cannot be resolved here. */
+function fileOf(value: string): string | undefined {
+  try {
+    if (value.startsWith('file:')) return fileURLToPath(value);
+    if (value.startsWith('.') || path.isAbsolute(value)) return path.resolve(value);
+    return here().resolve(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** tsx's main entry (what `--import tsx` loads): its package directory. */
+const TSX_MAIN = /^(.*[\\/]node_modules[\\/]tsx)[\\/]dist[\\/]loader\.mjs$/;
+
+/**
+ * @internal The flags split into what `require` needs, registered first, and the rest, in their order.
+ *
+ * ```ts
+ * splitStages([['--import', 'tsx']]) // [[['--require', '…/tsx/dist/cjs/index.cjs']], [['--import', 'file:///…/tsx/dist/esm/index.mjs']]]
+ * ```
+ */
+export function splitStages(flags: ReadonlyArray<readonly [string, string]>): [Flag[], Flag[]] {
+  const requireStage: Flag[] = [];
+  const importStage: Flag[] = [];
   for (const [flag, value] of flags) {
+    if (flag !== '--import') {
+      requireStage.push([flag, value]);
+      continue;
+    }
+    const main = TSX_MAIN.exec(fileOf(value) ?? '');
+    if (main === null) {
+      importStage.push([flag, value]);
+      continue;
+    }
+    const own = createRequire(path.join(main[1], 'package.json'));
+    requireStage.push(['--require', own.resolve('tsx/cjs')]);
+    importStage.push(['--import', pathToFileURL(own.resolve('tsx/esm')).href]);
+  }
+  return [requireStage, importStage];
+}
+
+/** @internal Requires each of the `require` stage's modules, in order; throws the first failure, naming its flag. */
+export function registerRequireStage(stage: readonly Flag[]): void {
+  const req = here();
+  for (const [flag, value] of stage) {
     try {
-      if (flag === '--import') await dynamicImport(importSpecifier(here, value));
-      else here(value);
+      req(value);
+    } catch (e) {
+      throw new Error(`${flag} ${value}: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** @internal Imports each of the `import` stage's modules, in order; rejects with the first failure, naming its flag. */
+export async function registerImportStage(stage: readonly Flag[]): Promise<void> {
+  for (const [flag, value] of stage) {
+    try {
+      await dynamicImport(importSpecifier(value));
     } catch (e) {
       throw new Error(`${flag} ${value}: ${(e as Error).message}`);
     }
@@ -25,12 +85,8 @@ export async function registerLoaders(flags: ReadonlyArray<readonly [string, str
 }
 
 /** What `--import value` imports: a URL as it is, a path or a package resolved from the working directory. */
-function importSpecifier(here: NodeJS.Require, value: string): string {
+function importSpecifier(value: string): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !path.isAbsolute(value)) return value; // file:, node:, data:
-  if (value.startsWith('.') || path.isAbsolute(value)) return pathToFileURL(path.resolve(value)).href;
-  try {
-    return pathToFileURL(here.resolve(value)).href;
-  } catch {
-    return value; // left to import(), whose error names it
-  }
+  const file = fileOf(value);
+  return file === undefined ? value : pathToFileURL(file).href; // unresolved: left to import(), whose error names it
 }
