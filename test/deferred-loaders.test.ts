@@ -92,6 +92,8 @@ test('workers of a driver under tsx start from the snapshot and load tsx on firs
   expect(o.moduleExport).toEqual(['require', 49, 'require']); // everywhere({ import }) of a .ts file: require's half
   expect(o.laterWorker).toEqual(['pending', 64, 'require']); // a module reference in a call
   expect(o.whileLoading).toEqual([true, 'require']); // a call needing tsx, sent during everywhere's import
+  // A module that imports dynamically, loaded through require: the rest is registered as it loads.
+  expect(o.importInModule).toEqual([8, 'loaded']);
   expect(await eventually(() => childWorkers().length === 0, 5000)).toBe(true);
 });
 
@@ -102,6 +104,7 @@ test('DISTRIBUTED_TS_WORKER_LOADERS=eager passes tsx to workers at start, as bef
   expect(o.plain).toEqual([42, 'none']);
   expect(o.require).toEqual([25, 25, 'none']);
   expect(o.importAfterRequire).toEqual([64, 'none']);
+  expect(o.importInModule).toEqual([8, 'none']);
   expect(o.import).toEqual([27, 'none']);
   expect(o.laterWorker).toEqual(['none', 64, 'none']);
   expect(o.whileLoading).toEqual([true, 'none']);

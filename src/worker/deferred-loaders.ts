@@ -8,8 +8,9 @@
  * in two stages. What `require` needs (tsx's CommonJS hooks) is registered, synchronously, before the
  * first frame that names `require`, a module reference or a TypeScript file in one of its strings is
  * handled, and before `everywhere({ import })`. The rest (tsx's ES-module hooks, which cost most) before
- * the first frame that holds a dynamic import, or an ES module needs them: until it is registered, every
- * frame that arrives waits behind that one, so messages are still handled in the order they came.
+ * the first frame that holds a dynamic import, when an ES module needs them, or as a module that imports
+ * dynamically is loaded: until it is registered, every frame that arrives waits behind, so messages are
+ * still handled in the order they came.
  */
 /** @internal The variable that carries the deferred flags from the master to a local worker (JSON). */
 export const DEFERRED_LOADERS_VARIABLE = 'DISTRIBUTED_TS_DEFERRED_LOADERS';
@@ -83,6 +84,9 @@ export function loadRequireLoaders(): void {
   // As if given at start: threads and processes started from here on inherit them.
   for (const [flag, value] of requireStage) process.execArgv.push(flag, value);
   state = importStage.length === 0 ? 'loaded' : 'require';
+  // A module loaded from now on that imports dynamically will need the rest: registered as it loads,
+  // and frames wait for it meanwhile (what its functions import is then loadable when they are called).
+  if (state === 'require') r.watchCompiles((content) => void (state === 'require' && IMPORT.test(content) && loadDeferredLoaders()));
 }
 
 /**

@@ -73,6 +73,25 @@ export function registerRequireStage(stage: readonly Flag[]): void {
   }
 }
 
+/**
+ * @internal Calls `seen(content)` for each module Node compiles from now on (before it runs; not this
+ * package's own), so that a
+ * module loaded through `require` hooks that will itself import dynamically can have the `import` hooks
+ * registered first.
+ */
+export function watchCompiles(seen: (content: string) => void): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const M = require('node:module') as { prototype: { _compile(this: unknown, content: string, filename: string): unknown } };
+  const original = M.prototype._compile;
+  M.prototype._compile = function (this: unknown, content: string, filename: string): unknown {
+    if (!filename.startsWith(OWN)) seen(content); // this package's own modules import only what it needs
+    return original.call(this, content, filename);
+  };
+}
+
+/** This package's compiled modules (dist/), which the watch leaves out. */
+const OWN = path.join(__dirname, '..', '..') + path.sep;
+
 /** @internal Imports each of the `import` stage's modules, in order; rejects with the first failure, naming its flag. */
 export async function registerImportStage(stage: readonly Flag[]): Promise<void> {
   for (const [flag, value] of stage) {
