@@ -14,6 +14,7 @@
  *
  *     npm run build && node dist/bench/core.js [--quick] [--only=roundtrip,bulk,shared,addprocs]
  */
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { addprocs, myid, remotecall_fetch, rmprocs } from '../src/index';
 import { setSharedTransfer } from '../src/transport/shared-transfer';
@@ -66,13 +67,24 @@ async function remotecallBulk(w: number, big: Float64Array, rounds: number): Pro
 }
 
 /** ms from `addprocs(4)` until all four answered `myid()`, then tears them down (untimed). */
-async function addprocsUntilAnswer(n: number, env?: Record<string, string>, exeflags?: string[]): Promise<number> {
+async function addprocsUntilAnswer(n: number, env?: Record<string, string>, exeflags?: string[], then?: (ids: number[]) => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   const ids = await addprocs(n, { ...(env === undefined ? {} : { env }), ...(exeflags === undefined ? {} : { exeflags }) });
   await Promise.all(ids.map((w) => remotecall_fetch(myid, w)));
   const ms = performance.now() - t0;
+  if (then !== undefined) await then(ids);
   await rmprocs(...ids);
   return ms;
+}
+
+/** A TypeScript module the workers of a tsx driver require (test/fixtures/ts/square.ts). */
+const SQUARE_TS = path.join(__dirname, '..', '..', 'test', 'fixtures', 'ts', 'square.ts');
+
+/** ms until every worker of `ids` has required a TypeScript file (their first: tsx's require hooks load). */
+async function firstTsRequire(ids: number[], into: number[]): Promise<void> {
+  const t0 = performance.now();
+  await Promise.all(ids.map((w) => remotecall_fetch((p: string) => (require(p) as { square(x: number): number }).square(3), w, SQUARE_TS)));
+  into.push(performance.now() - t0);
 }
 
 async function main(): Promise<void> {
@@ -149,7 +161,7 @@ async function main(): Promise<void> {
   // again with it unset, which shows what the library itself adds. Interleaved round by round.
   const certs = (process.env.NODE_EXTRA_CA_CERTS ?? '') !== '';
   const noCerts = { ...process.env, NODE_EXTRA_CA_CERTS: '' };
-  const series = { base: [] as number[], ours: [] as number[], plain: [] as number[], baseNoCerts: [] as number[], oursNoCerts: [] as number[], tsx: [] as number[], tsxEager: [] as number[] };
+  const series = { base: [] as number[], ours: [] as number[], plain: [] as number[], baseNoCerts: [] as number[], oursNoCerts: [] as number[], tsx: [] as number[], tsxEager: [] as number[], tsxFirstTs: [] as number[], tsxEagerFirstTs: [] as number[] };
   // A TypeScript driver's workers get tsx's loader flag: registered on first need (the default), or at start.
   const TSX = ['--import', 'tsx'];
   for (let r = 0; r < (runs('addprocs') ? (quick ? 3 : 9) : 0); r++) {
@@ -161,8 +173,8 @@ async function main(): Promise<void> {
       series.baseNoCerts.push((await spawnNodes(4, 1, noCerts)).ms);
       series.oursNoCerts.push(await addprocsUntilAnswer(4, { NODE_EXTRA_CA_CERTS: '' }));
     }
-    series.tsx.push(await addprocsUntilAnswer(4, undefined, TSX));
-    series.tsxEager.push(await addprocsUntilAnswer(4, { DISTRIBUTED_TS_WORKER_LOADERS: 'eager' }, TSX));
+    series.tsx.push(await addprocsUntilAnswer(4, undefined, TSX, (ids) => firstTsRequire(ids, series.tsxFirstTs)));
+    series.tsxEager.push(await addprocsUntilAnswer(4, { DISTRIBUTED_TS_WORKER_LOADERS: 'eager' }, TSX, (ids) => firstTsRequire(ids, series.tsxEagerFirstTs)));
   }
   if (runs('addprocs')) {
     const b = median(series.base), o = median(series.ours), p = median(series.plain);
@@ -177,6 +189,9 @@ async function main(): Promise<void> {
     const t = median(series.tsx), te = median(series.tsxEager);
     Object.assign(out.addprocs4 as object, { tsxDeferredMs: series.tsx, tsxEagerMs: series.tsxEager, tsxRatioToBaseline: t / b, tsxRatioToEager: t / te });
     rows.push({ figure: '  a tsx driver\'s workers, tsx loaded on first need', ours: `${t.toFixed(0)} ms`, baseline: `${te.toFixed(0)} ms loaded at start`, ratio: `${(t / te).toFixed(2)}× (${(t / b).toFixed(2)}× node -e 0)`, target: '(reference)' });
+    const f = median(series.tsxFirstTs), fe = median(series.tsxEagerFirstTs);
+    Object.assign(out.addprocs4 as object, { tsxFirstTsRequireMs: series.tsxFirstTs, tsxEagerFirstTsRequireMs: series.tsxEagerFirstTs });
+    rows.push({ figure: '    then each requires a .ts file (first time)', ours: `${f.toFixed(0)} ms`, baseline: `${fe.toFixed(0)} ms tsx loaded at start`, ratio: `${(f / fe).toFixed(2)}×`, target: '(reference)' });
   }
 
   printTable(rows);
