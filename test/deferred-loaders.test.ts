@@ -7,7 +7,8 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { childWorkers, eventually, ROOT } from './helpers';
+import * as os from 'node:os';
+import { childWorkers, dts, eventually, ROOT, teardown } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const master = require(path.join(ROOT, 'dist', 'src', 'cluster', 'deferred-loaders.js')) as typeof import('../src/cluster/deferred-loaders');
@@ -15,6 +16,7 @@ const master = require(path.join(ROOT, 'dist', 'src', 'cluster', 'deferred-loade
 const worker = require(path.join(ROOT, 'dist', 'src', 'worker', 'deferred-loaders.js')) as typeof import('../src/worker/deferred-loaders');
 
 jest.setTimeout(90_000);
+afterAll(teardown);
 
 const DRIVER = path.join(__dirname, 'fixtures', 'ts', 'driver.mts');
 
@@ -108,4 +110,14 @@ test('DISTRIBUTED_TS_WORKER_LOADERS=eager passes tsx to workers at start, as bef
   expect(o.import).toEqual([27, 'none']);
   expect(o.laterWorker).toEqual(['none', 64, 'none']);
   expect(o.whileLoading).toEqual([true, 'none']);
+});
+
+test('tsx that cannot be found where a worker runs fails its first need there, not the worker', async () => {
+  const [w] = await dts.addprocs(1, { exeflags: ['--import', 'tsx'], dir: os.tmpdir() }); // no tsx to find from there
+  expect((await dts.stats(w)).deferredLoaders.state).toBe('pending');
+  const square = path.join(__dirname, 'fixtures', 'ts', 'square.ts');
+  await expect(dts.remotecall_fetch((p: string) => (require(p) as { square(x: number): number }).square(2), w, square)).rejects.toThrow(dts.RemoteException);
+  expect((await dts.stats(w)).deferredLoaders.state).toBe('failed');
+  expect(await dts.remotecall_fetch((x: number) => x + 1, w, 1)).toBe(2); // and it keeps serving
+  await dts.rmprocs(w);
 });

@@ -74,8 +74,8 @@ function failed(e: unknown): void {
 export function loadRequireLoaders(): void {
   if (state !== 'pending') return;
   const r = registrar();
-  [requireStage, importStage] = r.splitStages(flags);
   try {
+    [requireStage, importStage] = r.splitStages(flags);
     r.registerRequireStage(requireStage);
   } catch (e) {
     failed(e);

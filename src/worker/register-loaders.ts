@@ -35,7 +35,8 @@ function fileOf(value: string): string | undefined {
 const TSX_MAIN = /^(.*[\\/]node_modules[\\/]tsx)[\\/]dist[\\/]loader\.mjs$/;
 
 /**
- * @internal The flags split into what `require` needs, registered first, and the rest, in their order.
+ * @internal The flags split into what `require` needs, registered first, and the rest, in their order;
+ * throws for an `--import` that names nothing here.
  *
  * ```ts
  * splitStages([['--import', 'tsx']]) // [[['--require', '…/tsx/dist/cjs/index.cjs']], [['--import', 'file:///…/tsx/dist/esm/index.mjs']]]
@@ -49,7 +50,10 @@ export function splitStages(flags: ReadonlyArray<readonly [string, string]>): [F
       requireStage.push([flag, value]);
       continue;
     }
-    const main = TSX_MAIN.exec(fileOf(value) ?? '');
+    const file = fileOf(value);
+    // As Node would have refused to start with it.
+    if (file === undefined) throw new Error(`${flag} ${value}: cannot be found from ${process.cwd()}`);
+    const main = TSX_MAIN.exec(file);
     if (main === null) {
       importStage.push([flag, value]);
       continue;
