@@ -52,6 +52,9 @@ test('what a frame may need of the loaders is recognised in either string encodi
     ['everywhere.importHere', 'none'], // a name, not a dynamic import
     ['(x) => x * 2', 'none'],
   ];
+  // A large frame is not read through: it registers everything, once.
+  expect(worker.loadersNeeded(new Uint8Array(256 * 1024 + 1))).toBe('import');
+  expect(worker.loadersNeeded(new Uint8Array(256 * 1024))).toBe('none');
   for (const [s, need] of cases) {
     expect([s, worker.loadersNeeded(latin1(s))]).toEqual([s, need]);
     expect([s, worker.loadersNeeded(wide(`${s} // é`))]).toEqual([s, need]);

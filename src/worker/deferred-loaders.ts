@@ -112,6 +112,7 @@ export function loadDeferredLoaders(): Promise<void> {
 // as UTF-16 when they hold other characters: both forms are looked for, in the frame's bytes read as
 // Latin-1 (one pass each). A dynamic import needs all the loaders; `require`, a module reference (loaded
 // with require) or a TypeScript file need what require needs.
+const SCAN_MAX_BYTES = 256 * 1024;
 const IMPORT = /import\s*\(/;
 const IMPORT_WIDE = /i\0m\0p\0o\0r\0t\0(?:\s\0)*\(\0/;
 const REQUIRE = /require|module:|\.[mc]?ts/;
@@ -119,9 +120,13 @@ const REQUIRE_WIDE = /r\0e\0q\0u\0i\0r\0e|m\0o\0d\0u\0l\0e\0:|\.\0(?:[mc]\0)?t\0
 
 /**
  * @internal What of the deferred loaders a frame may need, from its inline bytes: 'import' (all of
- * them), 'require', or 'none'. (A false positive only registers loaders early.)
+ * them), 'require', or 'none'; 'import' for any frame over 256 KiB. (A false positive only registers
+ * loaders early.)
  */
 export function loadersNeeded(inline: Uint8Array): 'import' | 'require' | 'none' {
+  // A large frame is not read through (that would cost it about as much as decoding it, again for each
+  // one while the loaders wait): the loaders are registered instead, once.
+  if (inline.byteLength > SCAN_MAX_BYTES) return 'import';
   const text = Buffer.from(inline.buffer, inline.byteOffset, inline.byteLength).toString('latin1');
   if (IMPORT.test(text) || IMPORT_WIDE.test(text)) return 'import';
   return REQUIRE.test(text) || REQUIRE_WIDE.test(text) ? 'require' : 'none';
