@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as os from 'node:os';
-import { childWorkers, dts, eventually, ROOT, teardown } from './helpers';
+import { alive, dts, eventually, ROOT, teardown } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const master = require(path.join(ROOT, 'dist', 'src', 'cluster', 'deferred-loaders.js')) as typeof import('../src/cluster/deferred-loaders');
@@ -76,7 +76,12 @@ async function runDriver(env: Record<string, string> = {}): Promise<Record<strin
   if (code === 'still running') child.kill('SIGKILL');
   const m = /OBSERVED (.*)/.exec(out);
   if (code !== 0 || m === null) throw new Error(`the driver failed (${String(code)}): ${out}`);
-  return JSON.parse(m[1]) as Record<string, unknown>;
+  const observed = JSON.parse(m[1]) as Record<string, unknown>;
+  // The driver's workers (its children, not this process's) are gone with it.
+  const pids = observed.pids as number[];
+  expect(pids.length).toBe(6);
+  expect(await eventually(() => pids.every((p) => !alive(p)), 5000)).toBe(true);
+  return observed;
 }
 
 test('workers of a driver under tsx start from the snapshot and load tsx on first need, in message order', async () => {
@@ -99,7 +104,6 @@ test('workers of a driver under tsx start from the snapshot and load tsx on firs
   expect(o.whileLoading).toEqual([true, 'require']); // a call needing tsx, sent during everywhere's import
   // A module that imports dynamically, loaded through require: the rest is registered as it loads.
   expect(o.importInModule).toEqual([8, 'loaded']);
-  expect(await eventually(() => childWorkers().length === 0, 5000)).toBe(true);
 });
 
 test('DISTRIBUTED_TS_WORKER_LOADERS=eager passes tsx to workers at start, as before', async () => {
