@@ -1,7 +1,8 @@
 /**
  * A TypeScript driver's workers (src/cluster/deferred-loaders.ts, src/worker/deferred-loaders.ts): with
- * only tsx's loader flags, local workers start without them, from the snapshot, and register them before
- * the first message that may load a module, in order with the messages after it; other loader flags, and
+ * only tsx's loader flags, local workers start without them, from the snapshot, and register them when
+ * first needed — tsx's require hooks for a require, a module reference or a .ts file, its ES-module hooks
+ * for a dynamic import — in order with the messages after it; other loader flags, and
  * DISTRIBUTED_TS_WORKER_LOADERS=eager, keep the flags on the workers' command line.
  */
 import { spawn } from 'node:child_process';
