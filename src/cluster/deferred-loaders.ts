@@ -18,7 +18,7 @@ const WHEN_VARIABLE = 'DISTRIBUTED_TS_WORKER_LOADERS';
 /** Flags whose value names a module to load at start. */
 const MODULE_FLAGS = new Set(['--import', '--require', '-r']);
 /** tsx by package name, or a file of its package (the CLI passes its loader as an absolute file URL). */
-const TSX = /^(?:tsx(?:\/(?:esm|cjs))?|(?:file:\/\/)?(?:.*[\\/])?node_modules[\\/]tsx[\\/][^\\/]+(?:[\\/][^\\/]+)*)$/;
+const TSX = /^(?:tsx(?:\/(?:esm|cjs))?|(?:file:\/\/)?(?:.*[\\/])?node_modules[\\/]tsx[\\/].+)$/;
 
 /** Splits loader flags (`['--import', 'x']`, `['--import=x']`) into [flag, value] pairs; undefined for anything else. */
 function pairs(flags: readonly string[]): Array<[string, string]> | undefined {

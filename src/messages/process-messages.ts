@@ -18,7 +18,7 @@ import { callBreakable, onInterrupt } from '../worker/interruptible';
 import { InterruptException } from '../errors';
 import { loadDeferredPackage } from '../deferred-package';
 import { idleSpinStats, type IdleSpinStats } from '../native';
-import { deferredLoaders, deferredLoadersState, loadDeferredLoaders, loadRequireLoaders, loadersNeeded, type DeferredLoadersState } from '../worker/deferred-loaders';
+import { deferredLoaders, frameWaitsForLoaders, loadDeferredLoaders, type DeferredLoadersState } from '../worker/deferred-loaders';
 
 /** A handler for a message kind this module does not handle itself. */
 export type PayloadHandler = (conn: Connection, header: Header, payload: unknown) => void;
@@ -60,15 +60,7 @@ export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, seg
     heldBack.push([conn, { ...h }, inline.slice(), segments]);
     return;
   }
-  // Deferred loaders (worker/deferred-loaders.ts): what require needs is registered at once, before the
-  // frame that may need it; for the rest, this frame and those after it wait (as while it loads).
-  const loaders = deferredLoadersState();
-  if (loaders !== 'none' && loaders !== 'loaded' && loaders !== 'failed') {
-    if (loaders === 'loading') return holdBackForLoaders(conn, h, inline, segments);
-    const need = loadersNeeded(inline);
-    if (need === 'import') return holdBackForLoaders(conn, h, inline, segments);
-    if (need === 'require') loadRequireLoaders();
-  }
+  if (frameWaitsForLoaders(inline)) return holdBackForLoaders(conn, h, inline, segments);
   switch (h.kind) {
     case MessageKind.Call:
     case MessageKind.CallFetch:

@@ -28,6 +28,8 @@ let requireStage: Array<[string, string]> = [];
 let importStage: Array<[string, string]> = [];
 let state: DeferredLoadersState = 'none';
 let loading: Promise<void> | undefined;
+/** Ends the watch for modules that import dynamically (set while only require's half is registered). */
+let stopWatch: (() => void) | undefined;
 
 /**
  * @internal Takes the deferred flags from the environment (once, at worker start: read at run time, not
@@ -45,9 +47,18 @@ export function takeDeferredLoaders(): void {
   state = 'pending';
 }
 
-/** @internal Where this worker's deferred loaders are. */
-export function deferredLoadersState(): DeferredLoadersState {
-  return state;
+/**
+ * @internal Whether a frame must wait for the deferred loaders (then hold it and those after it back
+ * until `loadDeferredLoaders` resolves): while they load, and before a frame that may import. Before a
+ * frame that may only require, what require needs is registered here, at once. One state check for a
+ * worker with nothing deferred.
+ */
+export function frameWaitsForLoaders(inline: Uint8Array): boolean {
+  if (state === 'none' || state === 'loaded' || state === 'failed') return false;
+  if (state === 'loading') return true;
+  const need = loadersNeeded(inline);
+  if (need === 'require') loadRequireLoaders();
+  return need === 'import';
 }
 
 /** @internal This worker's deferred flags and where they are (for `stats()`). */
@@ -86,7 +97,7 @@ export function loadRequireLoaders(): void {
   state = importStage.length === 0 ? 'loaded' : 'require';
   // A module loaded from now on that imports dynamically will need the rest: registered as it loads,
   // and frames wait for it meanwhile (what its functions import is then loadable when they are called).
-  if (state === 'require') r.watchCompiles((content) => void (state === 'require' && IMPORT.test(content) && loadDeferredLoaders()));
+  if (state === 'require') stopWatch = r.watchCompiles((content) => void (IMPORT.test(content) && loadDeferredLoaders()));
 }
 
 /**
@@ -99,6 +110,7 @@ export function loadDeferredLoaders(): Promise<void> {
   loadRequireLoaders();
   if (state !== 'require') return Promise.resolve();
   state = 'loading';
+  stopWatch?.();
   loading = registrar()
     .registerImportStage(importStage)
     .then(() => {

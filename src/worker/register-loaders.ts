@@ -35,8 +35,8 @@ function fileOf(value: string): string | undefined {
 const TSX_MAIN = /^(.*[\\/]node_modules[\\/]tsx)[\\/]dist[\\/]loader\.mjs$/;
 
 /**
- * @internal The flags split into what `require` needs, registered first, and the rest, in their order;
- * throws for an `--import` that names nothing here.
+ * @internal The flags split into what `require` needs, registered first, and the rest, in their order,
+ * each `--import` resolved to a file URL as Node resolves it; throws for one that names nothing here.
  *
  * ```ts
  * splitStages([['--import', 'tsx']]) // [[['--require', '…/tsx/dist/cjs/index.cjs']], [['--import', 'file:///…/tsx/dist/esm/index.mjs']]]
@@ -55,7 +55,7 @@ export function splitStages(flags: ReadonlyArray<readonly [string, string]>): [F
     if (file === undefined) throw new Error(`${flag} ${value}: cannot be found from ${process.cwd()}`);
     const main = TSX_MAIN.exec(file);
     if (main === null) {
-      importStage.push([flag, value]);
+      importStage.push([flag, pathToFileURL(file).href]);
       continue;
     }
     const own = createRequire(path.join(main[1], 'package.json'));
@@ -78,38 +78,37 @@ export function registerRequireStage(stage: readonly Flag[]): void {
 }
 
 /**
- * @internal Calls `seen(content)` for each module Node compiles from now on (before it runs; not this
- * package's own), so that a
- * module loaded through `require` hooks that will itself import dynamically can have the `import` hooks
- * registered first.
+ * @internal Calls `seen(content)` for each module Node compiles (before it runs; not this package's own)
+ * until the returned function is called, so that a module loaded through the `require` hooks that will
+ * itself import dynamically can have the `import` hooks registered first.
  */
-export function watchCompiles(seen: (content: string) => void): void {
+export function watchCompiles(seen: (content: string) => void): () => void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const M = require('node:module') as { prototype: { _compile(this: unknown, content: string, filename: string): unknown } };
   const original = M.prototype._compile;
-  M.prototype._compile = function (this: unknown, content: string, filename: string): unknown {
-    if (!filename.startsWith(OWN)) seen(content); // this package's own modules import only what it needs
+  let watching = true;
+  const watched = function (this: unknown, content: string, filename: string): unknown {
+    if (watching && !filename.startsWith(OWN)) seen(content); // this package's own modules import only what it needs
     return original.call(this, content, filename);
+  };
+  M.prototype._compile = watched;
+  // Put back only if nothing wrapped it since; otherwise stay in place, idle.
+  return () => {
+    watching = false;
+    if (M.prototype._compile === watched) M.prototype._compile = original;
   };
 }
 
 /** This package's compiled modules (dist/), which the watch leaves out. */
 const OWN = path.join(__dirname, '..', '..') + path.sep;
 
-/** @internal Imports each of the `import` stage's modules, in order; rejects with the first failure, naming its flag. */
+/** @internal Imports each of the `import` stage's modules (file URLs, from `splitStages`), in order; rejects with the first failure, naming its flag. */
 export async function registerImportStage(stage: readonly Flag[]): Promise<void> {
   for (const [flag, value] of stage) {
     try {
-      await dynamicImport(importSpecifier(value));
+      await dynamicImport(value);
     } catch (e) {
       throw new Error(`${flag} ${value}: ${(e as Error).message}`);
     }
   }
-}
-
-/** What `--import value` imports: a URL as it is, a path or a package resolved from the working directory. */
-function importSpecifier(value: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !path.isAbsolute(value)) return value; // file:, node:, data:
-  const file = fileOf(value);
-  return file === undefined ? value : pathToFileURL(file).href; // unresolved: left to import(), whose error names it
 }
