@@ -237,6 +237,44 @@ test('bounds and index checks hold in JIT-compiled loops too, for every dimensio
   for (const X of [V, M, C]) finalize(X);
 });
 
+
+test('every combination of awkward indices finds the right element or fails, in 2-d and 3-d', async () => {
+  // The 3-d accessor folds the checks of j and k into the column's start: indices whose int32 products
+  // wrap (3 · 1431655765 ≡ -1 mod 2^32, 15 · 286331153 ≡ -1) must fail rather than alias a real element.
+  const M = await SharedArray.create('Float64', [3, 5], { pids: [w[0]] });
+  const C = await SharedArray.create('Float64', [3, 5, 7], { pids: [w[0]] });
+  for (const S of [M, C]) {
+    const a = sdata(S);
+    for (let k = 0; k < a.length; k++) a[k] = k;
+    const around = (n: number): number[] => [
+      ...[-(2 ** 31), -(2 ** 31) + 1, -n - 1, -n, -2, -1, 0, 1, n - 1, n, n + 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 1e10],
+      ...[1431655765, 286331153, -1431655765, -286331153, 858993459, 0.5, -0.5, NaN],
+    ];
+    const lists = S.dims.map(around);
+    const combos: number[][] = [[]];
+    for (const list of lists) combos.splice(0, combos.length, ...combos.flatMap((c) => list.map((v) => [...c, v])));
+    let checked = 0;
+    for (const idx of combos) {
+      const ok = idx.every((v, d) => Number.isInteger(v) && v >= 0 && v < S.dims[d]);
+      const want = ok ? idx.reduceRight((acc, v, d) => acc * S.dims[d] + v, 0) : -1;
+      const get = (): unknown => (S.get as (...i: number[]) => unknown)(...idx);
+      const set = (): void => (S.set as (...a: number[]) => void)(...idx, -7);
+      if (ok) {
+        expect(get()).toBe(want);
+        set();
+        expect(a[want]).toBe(-7);
+        a[want] = want;
+      } else {
+        expect(get).toThrow(/BoundsError|indices must be integers/);
+        expect(set).toThrow(/BoundsError|indices must be integers/);
+      }
+      checked++;
+    }
+    expect(checked).toBe(combos.length);
+    expect([...a]).toEqual(Array.from({ length: a.length }, (_, k) => k)); // no stray write landed anywhere
+  }
+  for (const X of [M, C]) finalize(X);
+});
 test('an empty SharedArray works and travels', async () => {
   const E = await SharedArray.create('Float64', [3, 0]);
   expect(E.length).toBe(0);

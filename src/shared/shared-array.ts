@@ -390,11 +390,12 @@ export class SharedArray<T extends ElementType = ElementType> {
 //   - The typed array's own check is the last bound: beyond the end or before the start reads
 //     `undefined`. In 1-d and 2-d, with the other indices in range, any wrong last index lands there.
 //     A write first reads the same element, so that one check serves both.
-//   - 3-d computes in int32 (exact: it is used below 2^31 elements only) and folds all six bounds into
-//     one sign: `lim + ~i` is `lim - 1 - i`, negative exactly when i ≥ lim, so OR-ing those and the
-//     indices and shifting right by 31 gives -1 for any index out of range and 0 otherwise; OR-ed into
-//     the index, it turns a bad one into -1 without a branch. (The terms of the inner loop's index come
-//     last, so the rest is computed once per column.)
+//   - 3-d computes in int32 (exact: it is used below 2^31 elements only) and checks bounds by sign:
+//     `lim + ~i` is `lim - 1 - i`, negative exactly when i ≥ lim, so `((lim + ~i) | i) >> 31` is -1 for
+//     an i out of [0, lim) and 0 otherwise. For j and k that sign picks the column's start, `col`: its
+//     true start, or -2^31 when j or k is out of range, so that `i + col` is negative for every good i.
+//     Only i's own check is left in the innermost loop: OR-ed into `i + col`, it makes a bad i -1. The
+//     column's terms do not depend on i, so V8 computes them once per column, outside that loop.
 //   - Anything unusual (a linear index into an N-d array, a wrong index, an index ≥ 2^31) falls to the
 //     general accessors, given the very arguments: they find the element or throw the error that says
 //     what is wrong. Writes go through `put`: checked in general, a plain store on writable float arrays.
@@ -443,10 +444,9 @@ class SharedArray3<T extends ElementType> extends SharedArray<T> {
     const lim1 = this.lim1;
     const lim2 = this.lim2;
     const num = typeof i === 'number' && typeof j === 'number' && typeof k === 'number';
-    const at = num
-      ? (i + Math.imul(lim0, ((j as number) + Math.imul(lim1, k as number)) | 0)) |
-        (((lim1 + ~(j as number)) | (lim2 + ~(k as number)) | (j as number) | (k as number) | (lim0 + ~i) | i) >> 31)
-      : -1;
+    const bad = num ? ((lim1 + ~(j as number)) | (lim2 + ~(k as number)) | (j as number) | (k as number)) >> 31 : -1;
+    const col = num ? (Math.imul(lim0, ((j as number) + Math.imul(lim1, k as number)) | 0) & ~bad) | (bad & -0x80000000) : -1;
+    const at = num ? (i + col) | (((lim0 + ~i) | i) >> 31) : -1;
     const int = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0);
     const v = this.data[int && arguments.length === 3 ? at : -1];
     if (v !== undefined) return v as ElementOf<T>;
@@ -458,10 +458,9 @@ class SharedArray3<T extends ElementType> extends SharedArray<T> {
     const lim1 = this.lim1;
     const lim2 = this.lim2;
     const num = typeof i === 'number' && typeof j === 'number' && typeof k === 'number';
-    const at = num
-      ? (i + Math.imul(lim0, ((j as number) + Math.imul(lim1, k as number)) | 0)) |
-        (((lim1 + ~(j as number)) | (lim2 + ~(k as number)) | (j as number) | (k as number) | (lim0 + ~i) | i) >> 31)
-      : -1;
+    const bad = num ? ((lim1 + ~(j as number)) | (lim2 + ~(k as number)) | (j as number) | (k as number)) >> 31 : -1;
+    const col = num ? (Math.imul(lim0, ((j as number) + Math.imul(lim1, k as number)) | 0) & ~bad) | (bad & -0x80000000) : -1;
+    const at = num ? (i + col) | (((lim0 + ~i) | i) >> 31) : -1;
     const int = num && i === (i | 0) && j === ((j as number) | 0) && k === ((k as number) | 0);
     const x = int && arguments.length === 4 ? at : -1;
     if (this.data[x] !== undefined) this.put(x, v);
