@@ -41,6 +41,19 @@ test('remotecall_fetch with a built-in, an arrow, a declared function and an asy
   expect(await remotecall_fetch(JSON.stringify, w[0], { a: [1, 2] })).toBe('{"a":[1,2]}');
 });
 
+test("process's own functions travel by name and run as the target's (not as shipped source)", async () => {
+  const [osPid] = await remotecall_fetch(() => [process.pid], w[0]);
+  const usage = await remotecall_fetch(process.cpuUsage, w[0]);
+  expect(Object.keys(usage).sort()).toEqual(['system', 'user']);
+  expect((await remotecall_fetch(process.memoryUsage, w[1])).rss).toBeGreaterThan(0);
+  expect(await remotecall_fetch(process.cwd, w[0])).toBe(process.cwd());
+  expect(typeof (await remotecall_fetch(process.uptime, w[0]))).toBe('number');
+  expect(await remotecall_fetch((f: () => NodeJS.MemoryUsage) => typeof f().heapUsed, w[1], process.memoryUsage)).toBe('number');
+  // the target's own: hrtime.bigint is a method of the worker's process.hrtime
+  expect(await remotecall_fetch((f: typeof process.hrtime) => typeof f.bigint(), w[0], process.hrtime)).toBe('bigint');
+  expect(await remotecall_fetch(process.kill, w[0], osPid, 0)).toBe(true); // signal 0: a check, sent by the worker
+});
+
 test('remotecall_wait resolves with a ready Future; wait and isready', async () => {
   const f = await remotecall_wait((x: number) => x * 10, w[0], 4);
   expect(await f.isready()).toBe(true);

@@ -132,6 +132,14 @@ function indexBuiltins(): void {
 }
 indexBuiltins();
 
+/** The path prefix of a method of `process` (`process.cpuUsage` travels as `process.cpuUsage`). */
+const PROCESS_PATH = 'process.';
+/** This process's `process[name]`, when it is a function of its own. */
+function processMethod(name: string): Function | undefined {
+  const v = Object.getOwnPropertyDescriptor(process, name)?.value;
+  return typeof v === 'function' ? v : undefined;
+}
+
 /** This package's exports (bound to TypeScript's import aliases inside shipped code), and their names. */
 let packageExports: Record<string, unknown> | undefined;
 /** Known before the package loads (a worker loads it on first use), so `dts.name` is seen as the package. */
@@ -634,6 +642,13 @@ export const functionCodec: FunctionCodec = {
       w.string(name);
       return;
     }
+    // `process.memoryUsage` and the like: Node's JavaScript, so not native, but the target has its own
+    // under the same name (looked up when used, as a worker's differ from those in its snapshot).
+    if (name && (process as unknown as Record<string, unknown>)[name] === fn) {
+      w.uint(How.Path);
+      w.string(`${PROCESS_PATH}${name}`);
+      return;
+    }
     const s = shippable(fn);
     const peer = context as PeerCodecState | undefined;
     // A source sent on this connection before goes as the small id it was given then (not its hash).
@@ -675,7 +690,7 @@ export const functionCodec: FunctionCodec = {
       }
       case How.Path: {
         const p = r.string();
-        let fn = byPath.get(p);
+        let fn = p.startsWith(PROCESS_PATH) ? processMethod(p.slice(PROCESS_PATH.length)) : byPath.get(p);
         // A worker registers the paths of its package's functions as it loads the modules defining them.
         if (fn === undefined && p.startsWith('distributed-ts') && loadDeferredPackage()) fn = byPath.get(p);
         if (fn === undefined && p.startsWith('module:')) {
