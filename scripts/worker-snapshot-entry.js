@@ -73,8 +73,24 @@ function load(file, parent) {
 // Built-ins a worker loads as it starts that its modules do not load themselves: a server's first
 // listen() loads the cluster module (and it child_process and dgram).
 require('node:cluster');
+// Compiled eagerly: a function's bytecode is kept in the blob, so a starting worker compiles none of
+// its own start-up path (a function compiled lazily is compiled again in every worker that calls it).
+// The flag is put back before the snapshot is taken: V8 refuses a blob built under other flags.
+v8.setFlagsFromString('--no-lazy');
 load(PACK, undefined); // first, as in main.js: modules the worker loads later come from the pack
 load(ENTRY, undefined);
+v8.setFlagsFromString('--lazy');
+{
+  // Node's own start-up path, run once without any handle: its bytecode is kept too.
+  const net = require('node:net');
+  const s = new net.Socket({ readable: true, writable: true });
+  s.on('data', () => {});
+  s.on('end', () => {});
+  s.pause();
+  s.destroy();
+  const server = net.createServer({ pauseOnConnect: true }, () => {});
+  server.once('error', () => {});
+}
 const { runWorker } = records.get(ENTRY).exports;
 if (typeof runWorker !== 'function') throw new Error('worker snapshot: worker-entry.js exports no runWorker');
 if (!records.has(NATIVE)) throw new Error('worker snapshot: the start-up modules do not load native.js');

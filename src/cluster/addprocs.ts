@@ -380,7 +380,6 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
     conn.peer = id;
     rec.connection = conn;
     conn.onClose(() => rec.markGone(conn.closeReason));
-    await withTimeout(conn.ready, timeoutMs, () => describe('did not complete the handshake'));
     const join: JoinRecord = {
       id,
       topology: params.topology ?? 'all_to_all',
@@ -392,8 +391,12 @@ async function setupWorker(config: WorkerConfig, params: AddprocsOptions, manage
     };
     const host = foreignHost(id);
     if (host !== undefined) join.host = host;
+    // Sent at once, queued behind the handshake (the worker reads it only once the cookie matched): the
+    // handshake's reply and the Join's answer then take one round trip between them, not two.
     const answer = sendRequest(conn, MessageKind.Join, join, { rootPath: 'join' });
+    answer.catch(() => undefined); // a failed handshake is the error reported
     joinedWorkers.add(id);
+    await withTimeout(conn.ready, timeoutMs, () => describe('did not complete the handshake'));
     const joined = (await withTimeout(answer, timeoutMs, () => describe('did not join'))).value as JoinAnswer;
     config.ospid ??= joined.ospid;
     rec.state = 'up';
