@@ -190,8 +190,10 @@ async function main(): Promise<void> {
     advectionSerial(qs, us, dims);
     await advectionShared(q, u);
     if (firstDifference(sdata(q), qs) >= 0) throw new Error('advection: the shared variant differs from the serial one');
+    // More rounds than elsewhere, and each round's own ratio too: this box's speed changes from second
+    // to second, and a serial run and the shared run after it see the same box.
     const [serialMs, sharedMs, serials, shareds] = await interleaved(
-      ROUNDS,
+      ROUNDS * 3,
       () => advectionSerial(qs, us, dims),
       () => advectionShared(q, u),
       () => {
@@ -200,17 +202,25 @@ async function main(): Promise<void> {
       },
     );
     const speedup = serialMs / sharedMs;
+    const pairedSpeedup = median(serials.map((x, r) => x / shareds[r]));
     const target = 0.85 * nw;
     progress('memory-bound 2-process capacity');
     const memCap = await memoryBoundCapacity(n, workers().slice(0, 2), ROUNDS);
     progress('shared-memory kernel and sync costs');
     const costs = await sharedCosts(q, u, workers(), ROUNDS);
-    out.advection = { n, nworkers: nw, serialMs: serials, sharedMs: shareds, speedup, target, ratioToTarget: speedup / target, cpuCapacity: cap.speedup, memoryBoundCapacity: memCap, sharedCosts: costs };
+    out.advection = { n, nworkers: nw, serialMs: serials, sharedMs: shareds, speedup, pairedSpeedup, target, ratioToTarget: speedup / target, cpuCapacity: cap.speedup, memoryBoundCapacity: memCap, sharedCosts: costs };
     rows.push({
       figure: `advection ${n}³, shared on ${nw} workers`,
       ours: fmtMs(sharedMs),
       baseline: `${fmtMs(serialMs)} serial Float64Array`,
       ratio: `speed-up ${speedup.toFixed(2)}× (${(speedup / target).toFixed(2)} of 0.85×${nw})`,
+      target: `≥ ${target.toFixed(2)}×`,
+    });
+    rows.push({
+      figure: '  the same, median of each round\'s own speed-up',
+      ours: '',
+      baseline: '',
+      ratio: `speed-up ${pairedSpeedup.toFixed(2)}× (${(pairedSpeedup / target).toFixed(2)} of 0.85×${nw})`,
       target: `≥ ${target.toFixed(2)}×`,
     });
     rows.push({ figure: '  box: 2-process capacity, CPU-bound loop', ours: '', baseline: `${fmtMs(cap.oneMs)} one, ${fmtMs(cap.twoMs)} two`, ratio: `${cap.speedup.toFixed(2)}×`, target: 'of 2' });
