@@ -2,8 +2,10 @@
  * The SharedArray figures of SPEC §6, each beside its baseline in the same run:
  *   - the manual's advection kernel, shared variant on every local worker vs the serial variant on a
  *     plain Float64Array in one process (target: speed-up ≥ 0.85 × nworkers), with the box's measured
- *     2-process capacity beside it (the machine is shared), and what the shared time is made of (the
- *     kernel on shared vs private arrays in one worker, one empty round of calls to every worker);
+ *     2-process capacity beside it (the machine is shared: a CPU-bound loop, and this kernel on private
+ *     arrays and in C -O2, in the same rounds), the kernel in C -O2 serial (SPEC's second baseline), and
+ *     what the shared time is made of (the kernel on shared vs private arrays in one worker, one empty
+ *     round of calls to every worker);
  *   - the same loops over `sdata(S)` vs over a plain Float64Array (target ≤ 1.05×), and over
  *     `S.get`/`S.set` vs the plain array (target ≤ 1.5×), linear and 3-d;
  *   - creating a 1 GB SharedArray on 2 workers vs allocating a 1 GB Float64Array (reported).
@@ -15,6 +17,7 @@ import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { addprocs, finalize, remotecall_fetch, remotecall_wait, rmprocs, sdata, SharedArray, workers } from '../src/index';
 import { advectionChunk, advectionSerial, advectionShared, fillInputs, firstDifference, resetSteps } from '../examples/advection-kernels';
+import { startAdvectionC } from './baselines/advection-c';
 import { twoProcessCapacity } from './baselines/cpu-capacity';
 import { median } from './lib/stats';
 import { printTable, type Row } from './lib/table';
@@ -51,6 +54,13 @@ async function interleaved(rounds: number, a: () => unknown, b: () => unknown, b
     bs.push(await time(b));
   }
   return [median(as), median(bs), as, bs];
+}
+
+/** The sum of the last time step of an n1×n2×n3 array (compared with the C baseline's `sum`). */
+function lastStepSum(q: Float64Array, dims: readonly number[]): number {
+  let s = 0;
+  for (let k = dims[0] * dims[1] * (dims[2] - 1); k < q.length; k++) s += q[k];
+  return s;
 }
 
 // The loops compared: each its own function, so each call site sees one kind of array.
@@ -132,23 +142,6 @@ async function sharedCosts(q: SharedArray<'Float64'>, u: SharedArray<'Float64'>,
   return { perElement: median(sharedMs) / median(privateMs), sharedMs, privateMs, syncMs };
 }
 
-/**
- * The box's 2-process capacity for this memory-bound kernel (the CPU-bound figure misses the shared
- * memory bandwidth): the same half-size kernel on private plain arrays in one worker alone, then in two
- * workers at once; 2 × T(one) / T(two).
- */
-async function memoryBoundCapacity(n: number, pids: readonly number[], rounds: number): Promise<{ speedup: number; oneMs: number[]; twoMs: number[] }> {
-  for (const p of pids) await remotecall_fetch(privateHalfKernel, p, n, advectionChunk);
-  const ones: number[] = [];
-  const twos: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    ones.push(await remotecall_fetch(privateHalfKernel, pids[r % 2], n, advectionChunk));
-    twos.push(Math.max(...(await Promise.all(pids.map((p) => remotecall_fetch(privateHalfKernel, p, n, advectionChunk))))));
-  }
-  await Promise.all(pids.map((p) => remotecall_fetch(() => void delete (globalThis as { benchArrays?: unknown }).benchArrays, p)));
-  return { speedup: (2 * median(ones)) / median(twos), oneMs: ones, twoMs: twos };
-}
-
 /** The sections to run: all, or the one `--only advection|loops|create` names. */
 const only = ((): string | undefined => {
   const i = process.argv.indexOf('--only');
@@ -190,25 +183,45 @@ async function main(): Promise<void> {
     advectionSerial(qs, us, dims);
     await advectionShared(q, u);
     if (firstDifference(sdata(q), qs) >= 0) throw new Error('advection: the shared variant differs from the serial one');
-    // More rounds than elsewhere, and each round's own ratio too: this box's speed changes from second
-    // to second, and a serial run and the shared run after it see the same box.
-    const [serialMs, sharedMs, serials, shareds] = await interleaved(
-      ROUNDS * 3,
-      () => advectionSerial(qs, us, dims),
-      () => advectionShared(q, u),
-      () => {
-        resetSteps(qs, dims);
-        resetSteps(sdata(q), dims);
-      },
-    );
+    // In each round, beside the serial and shared runs: the box's 2-process capacity for this kernel
+    // (the same half-size kernel on private arrays in one worker, then in two at once), and the kernel
+    // in C -O2 (serial; one half; both halves in two processes). More rounds than elsewhere, and each
+    // round's own ratio too: this box's speed changes from second to second (a process can run the same
+    // code 1.5× slower for a while), and the measurements of one round see the same box.
+    progress('C -O2 baseline');
+    const c = await startAdvectionC(n).catch((e: Error) => {
+      progress(`no C baseline: ${e.message}`);
+      return undefined;
+    });
+    if (c !== undefined && (await c.sum()) !== lastStepSum(qs, dims)) throw new Error('advection: the C baseline differs from the Node serial variant');
+    const pids = workers().slice(0, 2);
+    for (const p of pids) await remotecall_fetch(privateHalfKernel, p, n, advectionChunk);
+    const series = { serial: [] as number[], shared: [] as number[], privateOne: [] as number[], privateTwo: [] as number[], cSerial: [] as number[], cOne: [] as number[], cTwo: [] as number[] };
+    for (let r = 0; r < ROUNDS * 3; r++) {
+      resetSteps(qs, dims);
+      series.serial.push(await time(() => advectionSerial(qs, us, dims)));
+      resetSteps(sdata(q), dims);
+      series.shared.push(await time(() => advectionShared(q, u)));
+      series.privateOne.push(await remotecall_fetch(privateHalfKernel, pids[r % 2], n, advectionChunk));
+      series.privateTwo.push(Math.max(...(await Promise.all(pids.map((p) => remotecall_fetch(privateHalfKernel, p, n, advectionChunk))))));
+      if (c !== undefined) {
+        series.cSerial.push(await c.serial());
+        series.cOne.push(await c.one());
+        series.cTwo.push(await c.two());
+      }
+    }
+    await c?.stop();
+    await Promise.all(pids.map((p) => remotecall_fetch(() => void delete (globalThis as { benchArrays?: unknown }).benchArrays, p)));
+    const serialMs = median(series.serial);
+    const sharedMs = median(series.shared);
     const speedup = serialMs / sharedMs;
-    const pairedSpeedup = median(serials.map((x, r) => x / shareds[r]));
+    const pairedSpeedup = median(series.serial.map((x, r) => x / series.shared[r]));
     const target = 0.85 * nw;
-    progress('memory-bound 2-process capacity');
-    const memCap = await memoryBoundCapacity(n, workers().slice(0, 2), ROUNDS);
+    const memCap = { speedup: (2 * median(series.privateOne)) / median(series.privateTwo), oneMs: series.privateOne, twoMs: series.privateTwo };
+    const cCap = c === undefined ? undefined : { speedup: (2 * median(series.cOne)) / median(series.cTwo), serialMs: series.cSerial, oneMs: series.cOne, twoMs: series.cTwo };
     progress('shared-memory kernel and sync costs');
     const costs = await sharedCosts(q, u, workers(), ROUNDS);
-    out.advection = { n, nworkers: nw, serialMs: serials, sharedMs: shareds, speedup, pairedSpeedup, target, ratioToTarget: speedup / target, cpuCapacity: cap.speedup, memoryBoundCapacity: memCap, sharedCosts: costs };
+    out.advection = { n, nworkers: nw, serialMs: series.serial, sharedMs: series.shared, speedup, pairedSpeedup, target, ratioToTarget: speedup / target, cpuCapacity: cap.speedup, memoryBoundCapacity: memCap, c: cCap, sharedCosts: costs };
     rows.push({
       figure: `advection ${n}³, shared on ${nw} workers`,
       ours: fmtMs(sharedMs),
@@ -231,6 +244,18 @@ async function main(): Promise<void> {
       ratio: `${memCap.speedup.toFixed(2)}× (shared reaches ${(speedup / memCap.speedup).toFixed(2)} of it)`,
       target: 'of 2',
     });
+    if (cCap !== undefined) {
+      const cSerial = median(cCap.serialMs);
+      rows.push({
+        figure: '  box: 2-process capacity, this kernel in C -O2',
+        ours: '',
+        baseline: `${fmtMs(median(cCap.oneMs))} one, ${fmtMs(median(cCap.twoMs))} two`,
+        ratio: `${cCap.speedup.toFixed(2)}× (shared reaches ${(speedup / cCap.speedup).toFixed(2)} of it)`,
+        target: 'of 2',
+      });
+      rows.push({ figure: '  C -O2 serial (SPEC\'s second baseline)', ours: fmtMs(serialMs), baseline: `${fmtMs(cSerial)} C -O2 serial`, ratio: `Node serial ${(serialMs / cSerial).toFixed(2)}× of C`, target: 'reported' });
+      rows.push({ figure: '  C -O2 split the same way on 2 processes', ours: fmtMs(sharedMs), baseline: `${fmtMs(median(cCap.twoMs))} C, 2 processes`, ratio: `C's own speed-up ${(cSerial / median(cCap.twoMs)).toFixed(2)}×`, target: 'reported' });
+    }
     rows.push({
       figure: '  one worker: kernel on shared vs private arrays',
       ours: fmtMs(median(costs.sharedMs)),
