@@ -11,6 +11,8 @@ import { dts, teardown, alive, eventually, ospids, ROOT, runMasterScript, exitCo
 const { addprocs, remotecall, remotecall_fetch, remote_do, workers, stats, ProcessExitedException } = dts;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const internals = require(path.join(ROOT, 'dist', 'src', 'cluster', 'addprocs.js')) as { workerAddress(pid: number): string | undefined };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { PGRP } = require(path.join(ROOT, 'dist', 'src', 'cluster', 'process-group.js')) as typeof import('../src/cluster/process-group');
 
 jest.setTimeout(60_000);
 afterAll(teardown);
@@ -78,6 +80,27 @@ test('a connection with the wrong cookie, or garbage bytes, is dropped and the w
   expect(alive(os)).toBe(true);
   expect(await remotecall_fetch(() => 'unharmed', id)).toBe('unharmed');
   expect((await stats(id)).storedValues).toBe(before.storedValues);
+});
+
+test("bad data on the master's own link ends that worker, which says why on its stderr; its calls fail and the other worker is unharmed", async () => {
+  const [a, b] = await addprocs(2);
+  const [osA] = await ospids([a]);
+  const err: string[] = [];
+  const se = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  try {
+    const hanging = remotecall_fetch(() => new Promise(() => undefined), a);
+    await new Promise((r) => setTimeout(r, 50));
+    // 64 bytes that are not a frame, on the connection the master's frames travel (bad magic)
+    PGRP.get(a)!.connection!.socket.write(Buffer.alloc(64, 0xee));
+    await expect(hanging).rejects.toBeInstanceOf(ProcessExitedException);
+    const said = `      From worker ${a}:\tdistributed-ts worker ${a}: the connection to the master failed (invalid data from process 1: `;
+    expect(await eventually(() => err.join('').includes(said), 3000)).toBe(true);
+  } finally {
+    se.mockRestore();
+  }
+  expect(await eventually(() => !alive(osA), 3000)).toBe(true);
+  expect(workers()).not.toContain(a);
+  expect(await remotecall_fetch((x: number) => x + 1, b, 1)).toBe(2);
 });
 
 test('workers exit when the master is killed with SIGKILL', async () => {

@@ -137,7 +137,12 @@ function becomeWorker(cookie: string, fname: string): void {
     master.connection = conn;
     master.state = 'up';
     for (const o of join.others) notePeer(o);
-    conn.onClose(() => exitSoon(0));
+    conn.onClose(() => {
+      // The master closing its end is the usual way out, and says nothing. Bad data on the link is
+      // said on stderr (the master prints it as this worker's output), or nobody would know why.
+      if (conn.closeReason.startsWith('invalid data')) process.stderr.write(`distributed-ts worker ${PGRP.id}: the connection to the master failed (${conn.closeReason}); exiting\n`);
+      exitSoon(0);
+    });
     if (typeof join.spin === 'number') applyIdleSpin(join.spin);
     const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
     // lazy: false connects every pair at addprocs: each worker dials those that announced before it.
