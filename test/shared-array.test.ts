@@ -96,6 +96,36 @@ test("create with init runs it on every participant in parallel (the manual's ex
   finalize(T);
 });
 
+test("SharedArray.from copies a typed array into a new shared array of its element type (Julia's SharedArray(A))", async () => {
+  const A = Float64Array.of(1, 2, 3, 4, 5, 6);
+  const S = await SharedArray.from(A, { dims: [2, 3] });
+  expect(S.type).toBe('Float64');
+  expect(S.dims).toEqual([2, 3]);
+  expect(procs(S)).toEqual(w);
+  expect(S.get(1, 2)).toBe(6);
+  // every participant sees the copy, column-major; the source stays private
+  A[5] = 60;
+  expect(await remotecall_fetch((X: Shared) => [X.get(0, 0), X.get(1, 2), X.get(0, 1)], w[1], S)).toEqual([1, 6, 3]);
+  expect(ourSegments()).toEqual([]);
+  // the element type follows the source's class; one dimension by default; pids as for create
+  const B = await SharedArray.from(BigInt64Array.of(-(2n ** 63n), 7n), { pids: [w[0]] });
+  expect([B.type, B.dims, procs(B)]).toEqual(['Int64', [2], [w[0]]]);
+  expect(await remotecall_fetch((X: Shared) => X.get(0), w[0], B)).toBe(-(2n ** 63n));
+  const U = await SharedArray.from(new Uint16Array([65535, 1, 2]));
+  expect([U.type, [...sdata(U)]]).toEqual(['UInt16', [65535, 1, 2]]);
+  // a subarray copies just its view
+  const V = await SharedArray.from(new Int32Array([9, 8, 7, 6]).subarray(1, 3));
+  expect([...sdata(V)]).toEqual([8, 7]);
+  for (const X of [S, B, U, V]) finalize(X);
+  // what cannot be one is named
+  await expect(SharedArray.from(new Uint8ClampedArray(2) as never)).rejects.toThrow(/SharedArray.from: the source must be a typed array of an element type .*got a Uint8ClampedArray/);
+  await expect(SharedArray.from([1, 2] as never)).rejects.toThrow(/got an Array/);
+  await expect(SharedArray.from(new DataView(new ArrayBuffer(8)) as never)).rejects.toThrow(/got a DataView/);
+  await expect(SharedArray.from(A, { dims: [4, 2] })).rejects.toThrow('SharedArray.from: dims 4×2 hold 8 elements, but the source has 6');
+  await expect(SharedArray.from(A, { init: () => 1 } as never)).rejects.toThrow(/unknown option 'init'/);
+  expect(ourSegments()).toEqual([]);
+});
+
 test('writes from every process are visible to every other', async () => {
   const S = await SharedArray.create('Float64', 8);
   S.set(0, 100);

@@ -59,6 +59,17 @@ const TYPES: ReadonlyMap<string, ElementInfo> = new Map<string, ElementInfo>([
   ['UInt64', info('UInt64', BigUint64Array, 'bigint', 0n, 2n ** 64n - 1n)],
 ]);
 
+/** The element type a typed array of class `A` holds (`Float64Array` → 'Float64', `BigInt64Array` → 'Int64', …). */
+export type ElementTypeOf<A extends AnyTypedArray> = { [K in ElementType]: A extends TypedArrayOf[K] ? K : never }[ElementType];
+
+/** The element type of typed array `a` by its class, or undefined (not a typed array, or one no element type has). */
+export function elementTypeOfArray(a: unknown): ElementInfo | undefined {
+  if (!ArrayBuffer.isView(a) || a instanceof DataView) return undefined;
+  const tag = (a as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+  for (const t of TYPES.values()) if (t.ctor.name === tag) return t;
+  return undefined;
+}
+
 /** The element type named `type`; a TypeError listing the names otherwise. */
 export function elementInfo(type: unknown, fn: string): ElementInfo {
   const t = typeof type === 'string' ? TYPES.get(type) : undefined;

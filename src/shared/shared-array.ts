@@ -11,7 +11,7 @@ import { PGRP, PROCS_OF, myid, procs } from '../cluster/process-group';
 import { CompositeException } from '../errors';
 import { remotecall_fetch } from '../remote/remotecall';
 import { asTask, internally } from '../parallel/sync-scope';
-import { badValue, elementInfo, type ElementInfo, type ElementOf, type ElementType, type TypedArrayOf } from './element-types';
+import { badValue, elementInfo, elementTypeOfArray, type AnyTypedArray, type ElementInfo, type ElementOf, type ElementType, type ElementTypeOf, type TypedArrayOf } from './element-types';
 import { filePrepare, shmCreate, shmUnlink, type FileMode } from './native-shm';
 import { mapHere, mapSegment, releaseElsewhere } from './segment-remote';
 import { releaseSegment, type Segment, type SegmentInfo } from './segment-table';
@@ -37,6 +37,14 @@ export interface FromFileOptions<T extends ElementType> extends SharedArrayOptio
   mode?: FileMode;
   /** Byte offset of the array in the file (default 0). */
   offset?: number;
+}
+
+/** Options of {@link SharedArray.from}. */
+export interface FromArrayOptions {
+  /** The shape (default: one dimension of the source's length); its product must be the source's length. */
+  dims?: number | readonly number[];
+  /** The participating processes, as for {@link SharedArray.create}. */
+  pids?: readonly number[];
 }
 
 const CONSTRUCT = Symbol('SharedArray.construct');
@@ -149,6 +157,42 @@ export class SharedArray<T extends ElementType = ElementType> {
     const seg = await establish(info, fn, empty ? undefined : () => shmUnlink(key));
     const S = arrayOver<T>(seg);
     if (init !== undefined) await runInit(S, init, fn);
+    return S;
+  }
+
+  /**
+   *     await SharedArray.from(A, { dims?, pids? })
+   *
+   * A new shared array holding a copy of the typed array `A` (Julia's `SharedArray(A)`, `convert(SharedArray,
+   * A)`): its element type is A's (`Float64Array` → 'Float64', `BigInt64Array` → 'Int64', …), its shape
+   * `dims` (default: one dimension of A's length; A's elements fill it column-major), mapped on `pids`
+   * as for `create`. A's elements are copied once the array is mapped everywhere, before `from`
+   * resolves; A itself stays private (later writes to it are not seen in the copy). Inside `sync`, the
+   * creation is one task.
+   *
+   * ```ts
+   * const S = await SharedArray.from(Float64Array.of(1, 2, 3, 4, 5, 6), { dims: [2, 3] });
+   * S.get(1, 2) // 6
+   * ```
+   */
+  static from<A extends AnyTypedArray>(source: A, options: FromArrayOptions = {}): Promise<SharedArray<ElementTypeOf<A>>> {
+    return asTask(() => SharedArray.#from(source, options));
+  }
+
+  static async #from<A extends AnyTypedArray>(source: A, options: FromArrayOptions): Promise<SharedArray<ElementTypeOf<A>>> {
+    const fn = 'SharedArray.from';
+    const el = elementTypeOfArray(source);
+    if (el === undefined) {
+      const what = ArrayBuffer.isView(source) ? `a ${(source as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] ?? 'DataView'}` : source === null ? 'null' : Array.isArray(source) ? 'an Array' : typeof source;
+      throw new TypeError(`${fn}: the source must be a typed array of an element type (Float64Array, Float32Array, Int8Array … Uint32Array, BigInt64Array, BigUint64Array); got ${what}`);
+    }
+    const opts = checkOptions(options, fn, ['dims', 'pids']) as FromArrayOptions;
+    const dims = checkDims(opts.dims ?? source.length, fn);
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (count !== source.length) throw new RangeError(`${fn}: dims ${dims.join('×')} hold ${count} elements, but the source has ${source.length}`);
+    const S = await SharedArray.#create(el.name as ElementTypeOf<A>, dims, opts.pids === undefined ? {} : { pids: opts.pids });
+    // Copied once the segment exists (no second copy of a large source meanwhile), before `from` resolves.
+    (S.data as AnyTypedArray).set(source as never);
     return S;
   }
 
