@@ -120,6 +120,7 @@ test("SharedArray.from copies a typed array into a new shared array of its eleme
   // what cannot be one is named
   await expect(SharedArray.from(new Uint8ClampedArray(2) as never)).rejects.toThrow(/SharedArray.from: the source must be a typed array of an element type .*got a Uint8ClampedArray/);
   await expect(SharedArray.from([1, 2] as never)).rejects.toThrow(/got an Array/);
+  await expect(SharedArray.from(S as never)).rejects.toThrow(/got a SharedArray \(pass sdata\(S\) to copy one\)/);
   await expect(SharedArray.from(new DataView(new ArrayBuffer(8)) as never)).rejects.toThrow(/got a DataView/);
   await expect(SharedArray.from(A, { dims: [4, 2] })).rejects.toThrow('SharedArray.from: dims 4×2 hold 8 elements, but the source has 6');
   await expect(SharedArray.from(A, { init: () => 1 } as never)).rejects.toThrow(/unknown option 'init'/);

@@ -183,7 +183,15 @@ export class SharedArray<T extends ElementType = ElementType> {
     const fn = 'SharedArray.from';
     const el = elementTypeOfArray(source);
     if (el === undefined) {
-      const what = ArrayBuffer.isView(source) ? `a ${(source as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] ?? 'DataView'}` : source === null ? 'null' : Array.isArray(source) ? 'an Array' : typeof source;
+      const what = ArrayBuffer.isView(source)
+        ? `a ${(source as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] ?? 'DataView'}`
+        : (source as unknown) instanceof SharedArray
+          ? 'a SharedArray (pass sdata(S) to copy one)'
+          : source === null
+            ? 'null'
+            : Array.isArray(source)
+              ? 'an Array'
+              : typeof source;
       throw new TypeError(`${fn}: the source must be a typed array of an element type (Float64Array, Float32Array, Int8Array … Uint32Array, BigInt64Array, BigUint64Array); got ${what}`);
     }
     const opts = checkOptions(options, fn, ['dims', 'pids']) as FromArrayOptions;
