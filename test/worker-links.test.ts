@@ -9,13 +9,15 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { dts, teardown, eventually, alive, ROOT } from './helpers';
 
-const { addprocs, remotecall, remotecall_fetch, remotecall_wait, remote_do, stats, workers, RemoteChannel, Channel, Future, worker_id_from_socket, finalize } = dts;
+const { addprocs, remotecall, remotecall_fetch, remotecall_wait, remote_do, stats, workers, RemoteChannel, Channel, Future, worker_id_from_socket, finalize, LocalManager } = dts;
 type Fut<T = unknown> = InstanceType<typeof Future<T>>;
+type WorkerConfig = import('../src/index').WorkerConfig;
 
 jest.setTimeout(60_000);
 afterEach(teardown);
 
 declare function myid(): number;
+declare function nworkers(): number;
 declare const globalThis: Record<string, unknown>;
 
 test('lazy all_to_all: no worker-to-worker connection until first use, then one each way in stats', async () => {
@@ -60,6 +62,30 @@ test('two workers calling each other at the same moment both get through', async
   const rc = await remotecall_fetch(() => new RemoteChannel(() => new Channel(4)), a);
   await remotecall_fetch(async (c: InstanceType<typeof RemoteChannel>) => c.put(myid()), b, rc);
   expect(await rc.take()).toBe(b);
+});
+
+test("a call that reaches a worker before its own Join waits for it, and runs knowing the worker's id", async () => {
+  // Two local workers, the first one reached only after a delay: the other joins first, is told of the
+  // first (still joining: its Join lists every worker that announced), and calls it at once.
+  let slow: number | undefined;
+  class SlowFirst extends LocalManager {
+    override async connect(pid: number, config: WorkerConfig): Promise<net.Socket> {
+      slow ??= pid;
+      if (pid === slow) await new Promise((r) => setTimeout(r, 1500));
+      const [, host, port] = /^tcp:(.*):(\d+)$/.exec(config.connect_at ?? '')!;
+      return net.connect(Number(port), host);
+    }
+  }
+  const adding = addprocs(new SlowFirst(2), { transport: 'tcp' });
+  let fast: number | undefined;
+  expect(await eventually(() => (fast = workers().find((p) => p !== 1)) !== undefined, 20_000)).toBe(true);
+  expect(slow).not.toBe(fast);
+  expect(workers()).not.toContain(slow);
+  // the nested call is held on the slow worker until its Join, then runs as that worker
+  const answer = remotecall_fetch((to: number) => remotecall_fetch(() => [myid(), nworkers()], to), fast!, slow!);
+  expect((await adding).sort()).toEqual([fast, slow].sort());
+  expect(await answer).toEqual([slow, 2]);
+  expect((await stats(slow!)).connectedTo).toEqual([1, fast]);
 });
 
 test('eager all_to_all (lazy: false): every pair is connected when addprocs returns', async () => {

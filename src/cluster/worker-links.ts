@@ -130,7 +130,7 @@ setDialer(dial);
 
 onMessage(MessageKind.Identify, (conn, h, payload) => {
   const pid = payload;
-  // (A worker still joining has id 1 for now: a worker that joined before it may dial it already.)
+  // (A worker still joining handles this only once it has joined: process-messages holds it till then.)
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 2 || pid === PGRP.id || PGRP.topology === 'master_worker') {
     conn.close(`refused an Identify from ${String(pid)}`);
     return;

@@ -54,8 +54,31 @@ function holdBackForLoaders(conn: Connection, h: Header, inline: Uint8Array, seg
   });
 }
 
+/**
+ * On a worker that has not joined yet: the frames that came before the master's Join, in arrival order.
+ * A worker told of this one (its Join lists workers still joining) may dial it and call it first; until
+ * the Join, this process does not know its own id (`myid()` would be 1, the master's), so they wait.
+ */
+let beforeJoin: Array<[Connection, Header, Uint8Array, ArrayBuffer[]]> | undefined;
+
+/** @internal Makes this process (becoming a worker) hold every frame but Join until its Join arrives. */
+export function holdFramesUntilJoined(): void {
+  beforeJoin ??= [];
+}
+
 /** Handles one frame. Exceptions never escape: a message that cannot be handled fails only itself. */
 export function handleFrame(conn: Connection, h: Header, inline: Uint8Array, segments: ArrayBuffer[]): void {
+  if (beforeJoin !== undefined) {
+    if (h.kind !== MessageKind.Join) {
+      beforeJoin.push([conn, { ...h }, inline.slice(), segments]);
+      return;
+    }
+    const held = beforeJoin;
+    beforeJoin = undefined;
+    handleFrame(conn, h, inline, segments);
+    for (const [c, hh, i, sg] of held) if (!c.closed) handleFrame(c, hh, i, sg);
+    return;
+  }
   if (heldBack !== undefined) {
     heldBack.push([conn, { ...h }, inline.slice(), segments]);
     return;

@@ -15,7 +15,7 @@ import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
 import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
 import { Connection, asDuplex, formatAddress, splitBindAddress, type Address, type ConnectionStream, type TransportStreams } from '../transport/connection';
-import { handleFrame, onMessage } from '../messages/process-messages';
+import { handleFrame, holdFramesUntilJoined, onMessage } from '../messages/process-messages';
 import { sendFrame } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
 import type { Topology } from '../cluster/process-group';
@@ -120,6 +120,7 @@ function becomeWorker(cookie: string, fname: string): void {
   // travel as themselves, and the identity functions run here by name.
   registerBuiltinTypes();
   registerCorePackageFunctions({ ...CORE_EXPORTS, start_worker });
+  holdFramesUntilJoined();
   onMessage(MessageKind.Join, (conn, h, payload) => {
     const join = payload as JoinRecord;
     if (joined) {
