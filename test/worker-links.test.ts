@@ -65,13 +65,15 @@ test('two workers calling each other at the same moment both get through', async
 });
 
 test("a call that reaches a worker before its own Join waits for it, and runs knowing the worker's id", async () => {
-  // Two local workers, the first one reached only after a delay: the other joins first, is told of the
-  // first (still joining: its Join lists every worker that announced), and calls it at once.
+  // Two local workers, the first one reached only when the test lets it: the other joins first, is
+  // told of the first (still joining: its Join lists every worker that announced), and calls it.
   let slow: number | undefined;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
   class SlowFirst extends LocalManager {
     override async connect(pid: number, config: WorkerConfig): Promise<net.Socket> {
       slow ??= pid;
-      if (pid === slow) await new Promise((r) => setTimeout(r, 1500));
+      if (pid === slow) await gate;
       const [, host, port] = /^tcp:(.*):(\d+)$/.exec(config.connect_at ?? '')!;
       return net.connect(Number(port), host);
     }
@@ -83,6 +85,9 @@ test("a call that reaches a worker before its own Join waits for it, and runs kn
   expect(workers()).not.toContain(slow);
   // the nested call is held on the slow worker until its Join, then runs as that worker
   const answer = remotecall_fetch((to: number) => remotecall_fetch(() => [myid(), nworkers()], to), fast!, slow!);
+  // once the fast worker has dialled the slow one, the call is on its way: let the slow one join
+  expect(await eventually(async () => (await stats(fast!)).connectedTo.includes(slow!), 10_000)).toBe(true);
+  release();
   expect((await adding).sort()).toEqual([fast, slow].sort());
   expect(await answer).toEqual([slow, 2]);
   expect((await stats(slow!)).connectedTo).toEqual([1, fast]);
