@@ -87,7 +87,10 @@ export async function startAdvectionC(n: number): Promise<AdvectionC> {
     sum: () => ask('sum'),
     stop: async () => {
       child.stdin.end();
-      await withTimeout(exited, 10_000, 'the C baseline to exit').catch(() => child.kill('SIGKILL'));
+      await withTimeout(exited, 10_000, 'the C baseline to exit').catch(async () => {
+        child.kill('SIGKILL');
+        await exited;
+      });
     },
   };
   try {

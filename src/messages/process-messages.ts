@@ -38,8 +38,11 @@ export function onFrame(kind: MessageKind, handler: FrameKindHandler): void {
   raw.set(kind, handler);
 }
 
+/** A frame held to be handled later: its header and inline bytes copied (they are valid only during the call). */
+type HeldFrame = [Connection, Header, Uint8Array, ArrayBuffer[]];
+
 /** Frames held back while deferred module loaders load (worker/deferred-loaders.ts), in arrival order. */
-let heldBack: Array<[Connection, Header, Uint8Array, ArrayBuffer[]]> | undefined;
+let heldBack: HeldFrame[] | undefined;
 
 /**
  * Holds this frame and every later one back until the deferred loaders are registered (starting them if
@@ -59,7 +62,7 @@ function holdBackForLoaders(conn: Connection, h: Header, inline: Uint8Array, seg
  * A worker told of this one (its Join lists workers still joining) may dial it and call it first; until
  * the Join, this process does not know its own id (`myid()` would be 1, the master's), so they wait.
  */
-let beforeJoin: Array<[Connection, Header, Uint8Array, ArrayBuffer[]]> | undefined;
+let beforeJoin: HeldFrame[] | undefined;
 
 /** @internal Makes this process (becoming a worker) hold every frame but Join until its Join arrives. */
 export function holdFramesUntilJoined(): void {

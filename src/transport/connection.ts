@@ -64,6 +64,9 @@ export function splitBindAddress(s: string): { host: string; port: number } {
 }
 
 /** Parses what `formatAddress` printed. */
+/** How the close reason of a connection dropped for bytes that are not frames begins. */
+export const INVALID_DATA = 'invalid data from process';
+
 export function parseAddress(s: string): Address {
   if (s.startsWith('unix:')) return { path: s.slice(5).replace(/^@/, '\0') };
   const m = /^(tcp|tls):(.*):(\d+)$/.exec(s);
@@ -491,7 +494,7 @@ export class Connection {
         count = this.readCommit(0);
       }
     } catch (e) {
-      this.close(`invalid data from process ${this.peer || '?'}: ${(e as Error).message}`);
+      this.close(`${INVALID_DATA} ${this.peer || '?'}: ${(e as Error).message}`);
     }
   }
 

@@ -14,7 +14,7 @@ import { registerCorePackageFunctions } from '../serialization/functions';
 import { cluster_cookie } from '../cluster/cookie';
 import { ANNOUNCE_PREFIX } from '../cluster/worker-output';
 import type { JoinAnswer, JoinRecord, MembersNotice } from '../cluster/addprocs';
-import { Connection, asDuplex, formatAddress, splitBindAddress, type Address, type ConnectionStream, type TransportStreams } from '../transport/connection';
+import { Connection, INVALID_DATA, asDuplex, formatAddress, splitBindAddress, type Address, type ConnectionStream, type TransportStreams } from '../transport/connection';
 import { handleFrame, holdFramesUntilJoined, onMessage } from '../messages/process-messages';
 import { sendFrame } from '../messages/messaging';
 import { MessageKind } from '../wire/generated/dts/wire/message-kind';
@@ -141,7 +141,7 @@ function becomeWorker(cookie: string, fname: string): void {
     conn.onClose(() => {
       // The master closing its end is the usual way out, and says nothing. Bad data on the link is
       // said on stderr (the master prints it as this worker's output), or nobody would know why.
-      if (conn.closeReason.startsWith('invalid data')) process.stderr.write(`distributed-ts worker ${PGRP.id}: the connection to the master failed (${conn.closeReason}); exiting\n`);
+      if (conn.closeReason.startsWith(INVALID_DATA)) process.stderr.write(`distributed-ts worker ${PGRP.id}: the connection to the master failed (${conn.closeReason}); exiting\n`);
       exitSoon(0);
     });
     if (typeof join.spin === 'number') applyIdleSpin(join.spin);
