@@ -16,7 +16,8 @@
         "native/young_buffers.cc",
         "native/parallel_copy.cc",
         "native/interrupts.cc",
-        "native/idle_spin.cc"
+        "native/idle_spin.cc",
+        "native/batch_scheduling.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

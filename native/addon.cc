@@ -2,6 +2,7 @@
 // shared-memory segments and mapped files (for SharedArray).
 #include <napi.h>
 
+#include "batch_scheduling.h"
 #include "frame_reader.h"
 #include "frame_writer.h"
 #include "idle_spin.h"
@@ -42,6 +43,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transferProbeCheck", Napi::Function::New<dts::TransferProbeCheck>(env, "transferProbeCheck"));
   exports.Set("setIdleSpin", Napi::Function::New<dts::SetIdleSpin>(env, "setIdleSpin"));
   exports.Set("idleSpinStats", Napi::Function::New<dts::IdleSpinStats>(env, "idleSpinStats"));
+  exports.Set("setBatchScheduling", Napi::Function::New<dts::SetBatchScheduling>(env, "setBatchScheduling"));
+  exports.Set("batchScheduling", Napi::Function::New<dts::BatchScheduling>(env, "batchScheduling"));
   exports.Set("mappingCount", Napi::Function::New<dts::MappingCount>(env, "mappingCount"));
   return exports;
 }

@@ -187,6 +187,8 @@ interface NativeAddon {
   UNCOUNTED_MIN_BYTES: number;
   setIdleSpin(windowMicros: number): void;
   idleSpinStats(): IdleSpinStats;
+  setBatchScheduling(on: boolean): boolean;
+  batchScheduling(): boolean;
   writeFrame(
     fd: number,
     envelope: ArrayBufferView,
@@ -353,6 +355,20 @@ export interface IdleSpinStats {
 /** The counters of {@link IdleSpinStats}. */
 export function idleSpinStats(): IdleSpinStats {
   return addon.idleSpinStats();
+}
+
+/**
+ * Puts this thread under Linux's SCHED_BATCH (on) or back under SCHED_OTHER (off): a batch thread
+ * never preempts another on waking (see src/worker/batch-scheduling.ts). Answers whether the thread now
+ * has the policy asked for (false off Linux, or under a real-time or idle policy, which is left alone).
+ */
+export function setBatchScheduling(on: boolean): boolean {
+  return addon.setBatchScheduling(on);
+}
+
+/** Whether this thread runs under SCHED_BATCH. */
+export function batchScheduling(): boolean {
+  return addon.batchScheduling();
 }
 
 /** 0x46535444, 'DTSF' read as a little-endian uint32: the first field of every frame. */

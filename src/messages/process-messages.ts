@@ -17,7 +17,7 @@ import { explainError, type ShippingCounters } from '../serialization/functions'
 import { callBreakable, onInterrupt } from '../worker/interruptible';
 import { InterruptException } from '../errors';
 import { loadDeferredPackage } from '../deferred-package';
-import { idleSpinStats, type IdleSpinStats } from '../native';
+import { batchScheduling, idleSpinStats, type IdleSpinStats } from '../native';
 import { deferredLoaders, frameWaitsForLoaders, loadDeferredLoaders, type DeferredLoadersState } from '../worker/deferred-loaders';
 
 /** A handler for a message kind this module does not handle itself. */
@@ -297,6 +297,8 @@ export interface ProcessStats {
    * (what require needs is registered), 'loading', 'loaded' or 'failed'.
    */
   deferredLoaders: { flags: string[]; state: DeferredLoadersState };
+  /** Whether this process's JavaScript thread runs under Linux's SCHED_BATCH (worker/batch-scheduling.ts). */
+  batchScheduling: boolean;
 }
 
 /** This process's counters. */
@@ -321,6 +323,7 @@ export function localStats(): ProcessStats {
     shipping,
     idleSpin: idleSpinStats(),
     deferredLoaders: deferredLoaders(),
+    batchScheduling: batchScheduling(),
   };
 }
 

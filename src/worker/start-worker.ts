@@ -24,6 +24,7 @@ import { defaultWorkerTimeout, type ClusterManager } from '../cluster/cluster-ma
 import { installWorkerGlobals } from './globals';
 import { enableInterrupts } from './interruptible';
 import { applyIdleSpin } from '../transport/idle-spin';
+import { updateBatchScheduling } from './batch-scheduling';
 import { takeDeferredLoaders } from './deferred-loaders';
 
 /** How a worker is started. */
@@ -145,6 +146,7 @@ function becomeWorker(cookie: string, fname: string): void {
       exitSoon(0);
     });
     if (typeof join.spin === 'number') applyIdleSpin(join.spin);
+    updateBatchScheduling();
     const answer: JoinAnswer = { ospid: process.pid, cpuThreads: os.availableParallelism() };
     // lazy: false connects every pair at addprocs: each worker dials those that announced before it.
     // Topology 'custom' connects at once too (as Julia does), to the workers it is linked with.
@@ -159,6 +161,7 @@ function becomeWorker(cookie: string, fname: string): void {
     for (const o of news.add) if (o.id !== PGRP.id) notePeer(o);
     for (const id of news.remove) PGRP.get(id)?.markGone('removed from the cluster');
     if (typeof news.spin === 'number') applyIdleSpin(news.spin);
+    updateBatchScheduling();
   });
   onMessage(MessageKind.Exit, () => exitSoon(0));
 }
