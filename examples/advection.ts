@@ -67,8 +67,9 @@ async function main(): Promise<void> {
     console.log(`\n${'variant'.padEnd(w)}  ${'time'.padStart(10)}  speed-up`);
     for (const [name, ms, s] of rows) console.log(`${name.padEnd(w)}  ${`${ms.toFixed(1)} ms`.padStart(10)}  ${s.toFixed(2)}×`);
     console.log(
-      '\n(the distributed variant pays one round of messages per time step; the kernel streams memory, so the\n' +
-        ' shared variant is bounded by the memory bandwidth the workers share, as well as by free cores)',
+      '\n(the distributed variant pays one round of messages per time step; the shared variant is bounded by\n' +
+        ' what the machine gives two processes at once: free cores, the memory bandwidth they share, and on a\n' +
+        ' shared virtual machine each core\'s speed of the moment; `npm run bench` measures that capacity)',
     );
     const same = dParallel < 0 && dShared < 0;
     console.log(same ? '\nall three variants produced identical arrays' : `\nMISMATCH: distributed differs at ${dParallel}, shared at ${dShared}`);
