@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     for (let k = 0; batchOn && k < 2 * ROUNDS; k++) {
       b1Batch.push(await withPolicy(true, () => itemsPerSecond({})));
       b1Default.push(await withPolicy(false, () => itemsPerSecond({})));
-      for (let j = 0; j < 3; j++) {
+      for (let j = 0; j < 10; j++) {
         autoBatch.push(await withPolicy(true, () => itemsPerSecond({ batch_size: 'auto' })));
         autoDefault.push(await withPolicy(false, () => itemsPerSecond({ batch_size: 'auto' })));
       }
