@@ -188,6 +188,24 @@ test('Futures created on one worker are fetched on another; a reference arriving
   expect(await collectUntil(async () => (await stored(w[2])) === base)).toBe(true);
 });
 
+test('a reference made here comes back as the same object once sent, also from its owner and through a worker', async () => {
+  const [a, b] = w;
+  const base = await settledBase(a);
+  const f = remotecall(() => 7, a);
+  await f.wait();
+  // to its owner, which registers nothing for it, and back
+  expect(await remotecall_fetch((x: Fut) => x, a, f)).toBe(f);
+  // through another worker, twice
+  expect(await remotecall_fetch((x: Fut) => x, b, f)).toBe(f);
+  expect(await remotecall_fetch((x: Fut) => x, b, f)).toBe(f);
+  expect(await f.fetch()).toBe(7);
+  const rc = new RemoteChannel<number>(a);
+  expect(await remotecall_fetch((x: unknown) => x, a, rc)).toBe(rc);
+  expect(await remotecall_fetch((x: unknown) => x, b, rc)).toBe(rc);
+  finalize(rc);
+  expect(await collectUntil(async () => (await stored(a)) === base)).toBe(true);
+});
+
 test('reference tracking survives a send that fails to encode (nothing stays registered)', async () => {
   const base = await settledBase(w[0]);
   const f = remotecall(() => 5, w[0]);

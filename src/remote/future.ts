@@ -9,7 +9,7 @@ import { RefOp } from '../wire/generated/dts/wire/ref-op';
 import { sendRequest } from '../messages/requests';
 import type { ValueReader, ValueWriter } from '../serialization/registry';
 import { findRef, lookupRef, nextId } from './ref-store';
-import { heldObject, hold, registerReceiver, release, type Holding } from './ref-tracking';
+import { heldObject, hold, keepFindable, registerReceiver, release, type Holding } from './ref-tracking';
 
 /** Wraps an error raised by the computation behind a reference the way Julia does. */
 export function asRemoteException(pid: number, err: unknown): RemoteException {
@@ -72,7 +72,7 @@ export class Future<T = unknown> {
     this.id = id ?? nextId();
     if (fromWireBuild) return;
     // A fresh Future registers itself with its owner; one made for a Call was registered by the Call.
-    this.#holding = hold(this, this.where, this.whence, this.id, 1, whence === undefined || pid === myid());
+    this.#holding = hold(this, this.where, this.whence, this.id, 1, whence === undefined || pid === myid(), false);
   }
 
   #check(what: string): void {
@@ -108,7 +108,7 @@ export class Future<T = unknown> {
       if (isError) this.#failed = asRemoteException(this.where, value);
       else this.#cached = { value: value as T };
       // The value is here now: the owner's copy is no longer needed on our account.
-      if (this.#holding !== undefined) release(this, this.#holding);
+      if (this.#holding !== undefined) release(this.#holding);
       if (this.#failed !== undefined) throw this.#failed;
       return value as T;
     } finally {
@@ -186,7 +186,7 @@ export class Future<T = unknown> {
     this.#finalized = true;
     this.#cached = undefined;
     this.#failed = undefined;
-    if (this.#holding !== undefined) release(this, this.#holding);
+    if (this.#holding !== undefined) release(this.#holding);
   }
 
   /** The cached value, if fetched or put here. @internal */
@@ -207,7 +207,10 @@ export class Future<T = unknown> {
     else {
       const to = peerOfContext(context);
       const h = f.#holding;
-      if (to !== 0 && h !== undefined && !h.released) afterSend(() => registerReceiver(f.where, f.whence, f.id, to));
+      if (h !== undefined && !h.released) {
+        keepFindable(f, h); // it may come back
+        if (to !== 0) afterSend(() => registerReceiver(f.where, f.whence, f.id, to));
+      }
     }
   }
 
@@ -226,7 +229,7 @@ export class Future<T = unknown> {
         if (mode === Wire.Value) f.#cached = { value: v };
         else f.#failed = v instanceof RemoteException ? v : asRemoteException(where, v);
       }
-      if (f.#holding !== undefined) release(f, f.#holding);
+      if (f.#holding !== undefined) release(f.#holding);
       return f;
     }
     if (known !== undefined) {

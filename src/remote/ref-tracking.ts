@@ -23,6 +23,12 @@ import { addClient, refKey } from './ref-store';
 /** One reference this process holds to a value owned by process `where`. */
 export class Holding {
   released = false;
+  /**
+   * How this process finds the object again when the reference arrives here (so it stays one object):
+   * made when the object arrived, or, for one made here, when it is first sent, since it cannot come
+   * back before that. (A WeakRef costs about as much as the rest of the tracking together.)
+   */
+  weak: WeakRef<object> | undefined = undefined;
   constructor(
     readonly where: number,
     readonly whence: number,
@@ -32,10 +38,11 @@ export class Holding {
   ) {}
 }
 
+// Registered with the Holding as the unregister token, so an entry can be unregistered without its object.
 const reclaimed = new FinalizationRegistry<Holding>((h) => {
   if (h.released) return;
   const key = refKey(h.whence, h.id);
-  if (live.get(key)?.ref.deref() === undefined) live.delete(key);
+  if (live.get(key) === h) live.delete(key);
   settle(h);
 });
 
@@ -47,39 +54,47 @@ export function setTrackingForBenchmark(on: boolean): void {
   tracking = on;
 }
 
-/** The live reference objects of this process, by reference id. */
-const live = new Map<number, { ref: WeakRef<object>; h: Holding }>();
+/** The holdings of this process's live reference objects, by reference id. */
+const live = new Map<number, Holding>();
 let remoteHoldings = 0;
 
 /**
  * Records that `ref` counts with the owner (`weight` registrations were already made for it by whoever
  * sent or created it). `announce` makes this process register itself now (a reference it creates).
+ * `arrived`: the object came in a message, so another copy of it may arrive any time (one made here
+ * becomes findable when it is first sent: `keepFindable`).
  */
-export function hold(ref: object, where: number, whence: number, id: number, weight: number, announce = false): Holding {
+export function hold(ref: object, where: number, whence: number, id: number, weight: number, announce = false, arrived = true): Holding {
   const h = new Holding(where, whence, id, weight);
   if (!tracking) return h;
-  reclaimed.register(ref, h, ref);
-  live.set(refKey(whence, id), { ref: new WeakRef(ref), h });
+  reclaimed.register(ref, h, h);
+  if (arrived) h.weak = new WeakRef(ref);
+  live.set(refKey(whence, id), h);
   if (where !== myid()) remoteHoldings++;
   if (announce) notice(where, weight, whence, id, myid());
   return h;
 }
 
-/** The live object this process already holds for a reference, if any. */
+/** The live object this process already holds for a reference, if any (sent or arrived: see `hold`). */
 export function heldObject(whence: number, id: number): object | undefined {
-  return live.get(refKey(whence, id))?.ref.deref();
+  return live.get(refKey(whence, id))?.weak?.deref();
 }
 
-/** Releases the references `ref` counts for (idempotent). */
-export function release(ref: object, h: Holding): void {
+/** Makes a reference object this process made findable when it arrives back (call as it is sent). */
+export function keepFindable(ref: object, h: Holding): void {
+  if (h.weak === undefined && !h.released && tracking) h.weak = new WeakRef(ref);
+}
+
+/** Releases the references a reference object counts for, through its holding (idempotent). */
+export function release(h: Holding): void {
   if (h.released) return;
   if (!tracking) {
     h.released = true;
     return;
   }
-  reclaimed.unregister(ref);
+  reclaimed.unregister(h);
   const key = refKey(h.whence, h.id);
-  if (live.get(key)?.ref.deref() === ref) live.delete(key);
+  if (live.get(key) === h) live.delete(key);
   settle(h);
 }
 
@@ -89,13 +104,12 @@ export function release(ref: object, h: Holding): void {
  */
 function ownerGone(pid: number): void {
   queues.delete(pid);
-  for (const [key, e] of live) {
-    if (e.h.where !== pid || e.h.released) continue;
-    e.h.released = true;
+  for (const [key, h] of live) {
+    if (h.where !== pid || h.released) continue;
+    h.released = true;
     remoteHoldings--;
     live.delete(key);
-    const obj = e.ref.deref();
-    if (obj !== undefined) reclaimed.unregister(obj);
+    reclaimed.unregister(h);
   }
 }
 PGRP.onGone.push(ownerGone);

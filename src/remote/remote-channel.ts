@@ -13,7 +13,7 @@ import type { ValueReader, ValueWriter } from '../serialization/registry';
 import { Channel } from './channel';
 import { asRemoteException, finalizedError } from './future';
 import { findRef, lookupRef, nextId, type ChannelLike } from './ref-store';
-import { heldObject, hold, registerReceiver, release, type Holding } from './ref-tracking';
+import { heldObject, hold, keepFindable, registerReceiver, release, type Holding } from './ref-tracking';
 
 export type { ChannelLike };
 
@@ -130,11 +130,11 @@ export class RemoteChannel<T = unknown> implements AsyncIterable<T> {
       } else {
         rv.installChannel(made as ChannelLike);
       }
-      this.#holding = hold(this, pid, this.whence, this.id, 1, true);
+      this.#holding = hold(this, pid, this.whence, this.id, 1, true, false);
     } else {
       // The Create frame registers this process with the owner.
       sendFrame(connectionTo(pid), MessageKind.ChannelOp, factory, { refWhence: this.whence, refId: this.id, op: RefOp.Create, rootPath: 'factory' });
-      this.#holding = hold(this, pid, this.whence, this.id, 1, false);
+      this.#holding = hold(this, pid, this.whence, this.id, 1, false, false);
     }
   }
 
@@ -262,7 +262,7 @@ export class RemoteChannel<T = unknown> implements AsyncIterable<T> {
   finalize(): void {
     if (this.#finalized) return;
     this.#finalized = true;
-    if (this.#holding !== undefined) release(this, this.#holding);
+    if (this.#holding !== undefined) release(this.#holding);
   }
 
   /** @internal Writes the reference for the process at the other end of `context`. */
@@ -273,7 +273,10 @@ export class RemoteChannel<T = unknown> implements AsyncIterable<T> {
     w.uint(c.id);
     const to = peerOfContext(context);
     const h = c.#holding;
-    if (to !== 0 && h !== undefined && !h.released) afterSend(() => registerReceiver(c.where, c.whence, c.id, to));
+    if (h !== undefined && !h.released) {
+      keepFindable(c, h); // it may come back
+      if (to !== 0) afterSend(() => registerReceiver(c.where, c.whence, c.id, to));
+    }
   }
 
   /** @internal Reads a reference written by `toWire` (one already held here is that same object). */
