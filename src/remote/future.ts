@@ -72,7 +72,7 @@ export class Future<T = unknown> {
     this.id = id ?? nextId();
     if (fromWireBuild) return;
     // A fresh Future registers itself with its owner; one made for a Call was registered by the Call.
-    this.#holding = hold(this, this.where, this.whence, this.id, 1, whence === undefined || pid === myid(), false);
+    this.#holding = hold(this, this.where, this.whence, this.id, 1, whence === undefined || pid === myid(), /* arrived */ false);
   }
 
   #check(what: string): void {

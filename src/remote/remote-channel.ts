@@ -130,11 +130,11 @@ export class RemoteChannel<T = unknown> implements AsyncIterable<T> {
       } else {
         rv.installChannel(made as ChannelLike);
       }
-      this.#holding = hold(this, pid, this.whence, this.id, 1, true, false);
+      this.#holding = hold(this, pid, this.whence, this.id, 1, true, /* arrived */ false);
     } else {
       // The Create frame registers this process with the owner.
       sendFrame(connectionTo(pid), MessageKind.ChannelOp, factory, { refWhence: this.whence, refId: this.id, op: RefOp.Create, rootPath: 'factory' });
-      this.#holding = hold(this, pid, this.whence, this.id, 1, false, false);
+      this.#holding = hold(this, pid, this.whence, this.id, 1, false, /* arrived */ false);
     }
   }
 
