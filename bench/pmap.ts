@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   try {
     await itemsPerSecond({}); // warm up shipping and JIT
     await itemsPerSecond({ batch_size: 'auto' });
-    const b1: number[] = [], auto: number[] = [], py1: number[] = [], pyd: number[] = [], b1Default: number[] = [], autoDefault: number[] = [];
+    const b1: number[] = [], auto: number[] = [], py1: number[] = [], pyd: number[] = [];
     const batchOn = (await Promise.all(workers().map((p) => stats(p)))).every((s) => s.batchScheduling);
     for (let k = 0; k < ROUNDS; k++) {
       b1.push(await itemsPerSecond({}));
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       pyd.push(python('default'));
     }
     // What batch scheduling gains: both settings alternately, each right after the same call.
-    const b1Batch: number[] = [], autoBatch: number[] = [];
+    const b1Batch: number[] = [], b1Default: number[] = [], autoBatch: number[] = [], autoDefault: number[] = [];
     for (let k = 0; batchOn && k < 2 * ROUNDS; k++) {
       b1Batch.push(await withPolicy(true, () => itemsPerSecond({})));
       b1Default.push(await withPolicy(false, () => itemsPerSecond({})));

@@ -3,10 +3,9 @@
  * Linux's SCHED_BATCH while its host's workers fit its cores, under the default policy otherwise, and
  * follows the cluster as workers come and go. The policy is read from the kernel (/proc/<pid>/stat).
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dts, teardown, alive, eventually, exitCodeWithin, ospids, ROOT, runMasterScript } from './helpers';
+import { dts, teardown, alive, eventually, exitCodeWithin, ospids, procStatField, ROOT, runMasterScript } from './helpers';
 
 const { addprocs, rmprocs, stats, workers } = dts;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -20,11 +19,8 @@ afterAll(teardown);
 const SCHED_OTHER = 0;
 const SCHED_BATCH = 3;
 
-/** The scheduling policy of a process's main thread, as the kernel reports it (field 41 of its stat). */
-function policyOf(ospid: number): number {
-  const stat = fs.readFileSync(`/proc/${ospid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
-}
+/** The scheduling policy of a process's main thread, as the kernel reports it. */
+const policyOf = (ospid: number): number => procStatField(ospid, 41);
 
 /** Workers started under `taskset -c 0`: each sees one core, whatever the machine has. */
 const onOneCore = { exename: 'taskset', exeflags: ['-c', '0', process.execPath] };

@@ -25,6 +25,16 @@ export function alive(ospid: number): boolean {
   }
 }
 
+/**
+ * Field `n` of a process's (or one of its threads') /proc stat line, numbered as in proc(5): 3 is the
+ * state, 14/15 utime/stime in clock ticks, 41 the scheduling policy. Counted after the command name,
+ * which may hold spaces.
+ */
+export function procStatField(ospid: number, n: number, tid?: number): number {
+  const stat = fs.readFileSync(tid === undefined ? `/proc/${ospid}/stat` : `/proc/${ospid}/task/${tid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]);
+}
+
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

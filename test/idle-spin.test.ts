@@ -3,12 +3,11 @@
  * for a short window instead of sleeping — only while the cluster's processes fit the machine's cores,
  * decided by process 1 for every process — and polling never keeps a process alive or running idle.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { dts, teardown, alive, eventually, ospids, ROOT, runMasterScript, exitCodeWithin } from './helpers';
+import { dts, teardown, alive, eventually, ospids, procStatField, ROOT, runMasterScript, exitCodeWithin } from './helpers';
 
 const { addprocs, rmprocs, remotecall_fetch, stats } = dts;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -23,12 +22,8 @@ v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
 const cores = os.availableParallelism();
-/** CPU ms a process's main thread has used (its /proc task stat: utime + stime, in clock ticks of 10 ms). */
-function mainThreadCpuMs(ospid: number): number {
-  const stat = fs.readFileSync(`/proc/${ospid}/task/${ospid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[14 - 3]) + Number(f[15 - 3])) * 10;
-}
+/** CPU ms a process's main thread has used (utime + stime, in clock ticks of 10 ms). */
+const mainThreadCpuMs = (ospid: number): number => (procStatField(ospid, 14, ospid) + procStatField(ospid, 15, ospid)) * 10;
 /** The window a cluster of `processes` processes gets on this machine (the default window). */
 const expected = (processes: number): number => (processes <= cores ? spin.DEFAULT_IDLE_SPIN_MICROS : 0);
 
